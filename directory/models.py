@@ -1,0 +1,248 @@
+"""The customer's directory: accounts (tenants), their users, groups, memberships and agents."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import Q
+from django.db.models.functions import Upper
+from django.utils import timezone
+
+
+class Account(models.Model):
+    """A customer organization. Every other row in the product belongs to exactly one."""
+
+    slug = models.SlugField(max_length=63, unique=True)
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AccountMember(models.Model):
+    """A product login (Django user) that administers one account."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="account_member"
+    )
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="members")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.account.slug}"
+
+
+class DirectoryUserQuerySet(models.QuerySet):
+    def for_account(self, account: Account) -> DirectoryUserQuerySet:
+        """The account's users that SCIM can see: deleted (tombstoned) users are left out."""
+        return self.filter(account=account, deleted_at__isnull=True)
+
+
+class DirectoryUser(models.Model):
+    """A person in the customer's directory, provisioned as a SCIM User.
+
+    ``user_name`` is stored exactly as sent and is unique per account ignoring case. A SCIM
+    DELETE leaves a tombstone (``deleted_at``) so history and events keep their target.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="users")
+    scim_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user_name = models.CharField(max_length=320)
+    external_id = models.CharField(max_length=255, blank=True)
+    given_name = models.CharField(max_length=255, blank=True)
+    family_name = models.CharField(max_length=255, blank=True)
+    middle_name = models.CharField(max_length=255, blank=True)
+    honorific_prefix = models.CharField(max_length=64, blank=True)
+    honorific_suffix = models.CharField(max_length=64, blank=True)
+    formatted_name = models.CharField(max_length=512, blank=True)
+    display_name = models.CharField(max_length=512, blank=True)
+    nick_name = models.CharField(max_length=255, blank=True)
+    profile_url = models.CharField(max_length=1024, blank=True)
+    title = models.CharField(max_length=255, blank=True)
+    user_type = models.CharField(max_length=64, blank=True)
+    preferred_language = models.CharField(max_length=64, blank=True)
+    locale = models.CharField(max_length=64, blank=True)
+    time_zone = models.CharField(max_length=64, blank=True)
+    # The primary address, copied from the email rows so lists can show and search it
+    # without a join.
+    email = models.CharField(max_length=320, blank=True)
+    phone_numbers = models.JSONField(default=list, blank=True)
+    addresses = models.JSONField(default=list, blank=True)
+    # Other multi-valued attributes (ims, photos, roles, entitlements, x509Certificates).
+    other_attributes = models.JSONField(default=dict, blank=True)
+    # urn:ietf:params:scim:schemas:extension:enterprise:2.0:User, as sent.
+    enterprise = models.JSONField(default=dict, blank=True)
+    is_active = models.BooleanField(default=True)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    # A product login this person signs in with, if any; deactivation locks it.
+    login = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="directory_user",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_modified_at = models.DateTimeField(default=timezone.now)
+
+    objects = DirectoryUserQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                Upper("user_name"),
+                "account",
+                condition=Q(deleted_at__isnull=True),
+                name="directory_user_unique_user_name_per_account",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["account", "id"], name="directory_user_account_id"),
+            models.Index(fields=["account", "external_id"], name="directory_user_external_id"),
+        ]
+
+    def __str__(self) -> str:
+        return self.user_name
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    def set_active(self, active: bool, *, at: datetime | None = None) -> bool:
+        """Activate or deactivate (in memory); returns True if the state changed.
+
+        Deactivation removes access but keeps the user, its id and its data.
+        """
+        if active == self.is_active:
+            return False
+        self.is_active = active
+        self.deactivated_at = None if active else (at or timezone.now())
+        return True
+
+    def sync_login_access(self) -> None:
+        """Make the linked product login follow the directory state."""
+        if self.login_id is None:
+            return
+        allowed = self.is_active and not self.is_deleted
+        type(self.login).objects.filter(pk=self.login_id).exclude(is_active=allowed).update(
+            is_active=allowed
+        )
+
+
+class UserEmail(models.Model):
+    """One of a user's email addresses, kept as rows so filters can search every address."""
+
+    user = models.ForeignKey(DirectoryUser, on_delete=models.CASCADE, related_name="email_rows")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    value = models.CharField(max_length=320)
+    type = models.CharField(max_length=32, blank=True)
+    display = models.CharField(max_length=320, blank=True)
+    is_primary = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(Upper("value"), "account", name="directory_useremail_value"),
+        ]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class GroupQuerySet(models.QuerySet):
+    def for_account(self, account: Account) -> GroupQuerySet:
+        return self.filter(account=account)
+
+
+class Group(models.Model):
+    """A group of directory users; groups pushed by Okta are owned by Okta."""
+
+    SOURCE_SCIM = "scim"
+    SOURCE_PRODUCT = "product"
+    SOURCE_CHOICES = [(SOURCE_SCIM, "Pushed over SCIM"), (SOURCE_PRODUCT, "Created in the product")]
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="groups")
+    scim_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    display_name = models.CharField(max_length=255)
+    external_id = models.CharField(max_length=255, blank=True)
+    source = models.CharField(max_length=16, choices=SOURCE_CHOICES, default=SOURCE_SCIM)
+    members = models.ManyToManyField(
+        DirectoryUser, through="GroupMembership", related_name="member_groups"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_modified_at = models.DateTimeField(default=timezone.now)
+
+    objects = GroupQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                Upper("display_name"), "account", name="directory_group_unique_name_per_account"
+            ),
+        ]
+        indexes = [models.Index(fields=["account", "id"], name="directory_group_account_id")]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    def lock(self) -> Group:
+        """Re-read this group with a row lock held to the end of the transaction.
+
+        Okta pushes membership changes for one group in parallel (PATCH batches, PUT of the
+        whole list); without the lock two writers would each compute their change from a stale
+        member list and one of them would be lost.
+        """
+        assert transaction.get_connection().in_atomic_block, "lock() needs a transaction"
+        return Group.objects.select_for_update().get(pk=self.pk)
+
+    def touch(self) -> None:
+        self.last_modified_at = timezone.now()
+        Group.objects.filter(pk=self.pk).update(last_modified_at=self.last_modified_at)
+
+    def active_member_count(self) -> int:
+        return self.memberships.filter(user__is_active=True, user__deleted_at__isnull=True).count()
+
+
+class GroupMembership(models.Model):
+    """A user's membership of a group, exactly as the identity provider set it."""
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(DirectoryUser, on_delete=models.CASCADE, related_name="memberships")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group", "user"], name="directory_membership_unique")
+        ]
+        indexes = [models.Index(fields=["user", "group"], name="directory_membership_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.group_id}"
+
+
+class Agent(models.Model):
+    """The monitoring agent on one computer for one logon; it may belong to a directory user."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="agents")
+    user = models.ForeignKey(
+        DirectoryUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="agents"
+    )
+    logon_name = models.CharField(max_length=320)
+    domain = models.CharField(max_length=255, blank=True)
+    machine_name = models.CharField(max_length=255, blank=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "user"], name="directory_agent_account_user")]
+
+    def __str__(self) -> str:
+        return self.logon_name

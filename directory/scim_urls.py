@@ -1,0 +1,31 @@
+"""URLs under /scim/v1. Trailing slashes and doubled slashes are tolerated, never redirected."""
+
+from __future__ import annotations
+
+from django.urls import re_path
+
+from directory import scim_views
+
+app_name = "scim"
+
+RESOURCE_ID = r"(?:/+(?P<uuid>[^/.][^/]*))?"
+
+urlpatterns = [
+    re_path(r"^Users/+\.search/*$", scim_views.UsersSearchView.as_view(), name="users-search"),
+    re_path(rf"^Users{RESOURCE_ID}/*$", scim_views.UsersView.as_view(), name="users"),
+    re_path(r"^Groups/+\.search/*$", scim_views.GroupsSearchView.as_view(), name="groups-search"),
+    re_path(rf"^Groups{RESOURCE_ID}/*$", scim_views.GroupsView.as_view(), name="groups"),
+    re_path(
+        r"^ServiceProviderConfig/*$",
+        scim_views.ServiceProviderConfigView.as_view(),
+        name="service-provider-config",
+    ),
+    re_path(r"^Schemas(?:/+(?P<uuid>[^/]+))?/*$", scim_views.SchemasView.as_view(), name="schemas"),
+    re_path(
+        r"^ResourceTypes(?:/+(?P<uuid>[^/]+))?/*$",
+        scim_views.ResourceTypesView.as_view(),
+        name="resource-types",
+    ),
+    re_path(r"^(?:Bulk|Me)(?:/.*)?$", scim_views.NotImplementedView.as_view(), name="unsupported"),
+    re_path(r"^.*$", scim_views.UnknownEndpointView.as_view(), name="unknown"),
+]

@@ -1,0 +1,574 @@
+"""The SCIM 2.0 endpoints under /scim/v1.
+
+Views are glue: authenticate the key, parse the request, call an adapter (which calls services)
+inside one transaction, record provisioning events, render. Lists, filters, counts and paging
+run in the database, with a constant number of queries per request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections import defaultdict
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+from django_scim.exceptions import BadRequestError, NotFoundError, SCIMException
+
+from directory.adapters import GroupAdapter, UserAdapter, as_scim_error
+from directory.auth import AuthenticationFailed, authenticate
+from directory.errors import DirectoryError
+from directory.models import DirectoryUser, Group, GroupMembership
+from directory.scim_query import (
+    attribute_selection,
+    compile_group_filter,
+    compile_user_filter,
+    sort_field,
+)
+from directory.scim_schema import (
+    ERROR_SCHEMA,
+    GROUP_SCHEMA,
+    LIST_RESPONSE,
+    PATCH_OP,
+    SEARCH_REQUEST,
+    USER_SCHEMA,
+    base_url,
+    resource_types,
+    schemas,
+    service_provider_config,
+)
+from integrations.services import event_record
+
+logger = logging.getLogger(__name__)
+
+SCIM_CONTENT_TYPE = "application/scim+json"
+JSON_CONTENT_TYPES = {"application/scim+json", "application/json"}
+DATABASE_RETRY_AFTER_SECONDS = 5
+MAX_JSON_DEPTH = 32
+
+
+class ScimError(SCIMException):
+    """A SCIM error with any status (413, 415, 405, 412, 503 ...)."""
+
+    def __init__(self, detail: str, *, status: int, scim_type: str | None = None, headers=None):
+        super().__init__(detail, status=status, scim_type=scim_type)
+        self.headers = headers or {}
+
+
+def scim_response(document: dict | None, status: int = 200, headers=None) -> HttpResponse:
+    content = b"" if document is None else json.dumps(document, separators=(",", ":"))
+    response = HttpResponse(content, status=status, content_type=SCIM_CONTENT_TYPE)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def error_response(exc: SCIMException) -> HttpResponse:
+    document = {"schemas": [ERROR_SCHEMA], "status": str(exc.status), "detail": exc.detail}
+    if exc.scim_type:
+        document["scimType"] = exc.scim_type
+    return scim_response(document, status=exc.status, headers=getattr(exc, "headers", None))
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _json_depth_ok(value, depth: int = 0) -> bool:
+    if depth > MAX_JSON_DEPTH:
+        return False
+    if isinstance(value, dict):
+        return all(_json_depth_ok(v, depth + 1) for v in value.values())
+    if isinstance(value, list):
+        return all(_json_depth_ok(v, depth + 1) for v in value)
+    return True
+
+
+def parse_json_body(request: HttpRequest) -> dict:
+    content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+    if content_type and content_type not in JSON_CONTENT_TYPES:
+        raise ScimError(
+            f"Content-Type {content_type!r} is not supported; send application/scim+json.",
+            status=415,
+            scim_type="invalidSyntax",
+        )
+    raw = request.body
+    if not raw.strip():
+        raise BadRequestError("The request body is empty.", scim_type="invalidSyntax")
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BadRequestError("The request body is not UTF-8.", scim_type="invalidSyntax") from None
+    except (ValueError, RecursionError) as exc:
+        raise BadRequestError(f"The request body is not valid JSON: {exc}.", scim_type="invalidSyntax") from None
+    if not isinstance(body, dict):
+        raise BadRequestError("The request body must be a JSON object.", scim_type="invalidSyntax")
+    if not _json_depth_ok(body):
+        raise BadRequestError("The request body is nested too deeply.", scim_type="invalidSyntax")
+    return body
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class ScimView(View):
+    """Error handling, size limits and bearer-key authentication for every SCIM endpoint."""
+
+    requires_key = True
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        self.principal = None
+        try:
+            self.check_length(request)
+            if self.requires_key:
+                self.principal = authenticate(request.META.get("HTTP_AUTHORIZATION"))
+            return super().dispatch(request, *args, **kwargs)
+        except AuthenticationFailed as exc:
+            return self.authentication_failed(request, exc)
+        except SCIMException as exc:
+            return self.failed(request, exc, kwargs)
+        except DirectoryError as exc:
+            return self.failed(request, as_scim_error(exc), kwargs)
+        except RequestDataTooBig:
+            return self.failed(request, self.too_large(), kwargs)
+        except (OperationalError, InterfaceError) as exc:
+            logger.warning("SCIM request failed: database unavailable (%s)", type(exc).__name__)
+            return error_response(
+                ScimError(
+                    "The directory database is unavailable; retry shortly.",
+                    status=503,
+                    headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+                )
+            )
+        except Exception:
+            logger.exception("SCIM request failed unexpectedly: %s %s", request.method, request.path)
+            return error_response(ScimError("The server could not complete the request.", status=500))
+
+    @staticmethod
+    def too_large() -> ScimError:
+        return ScimError(
+            f"The request body is larger than {settings.SCIM_MAX_BODY_BYTES} bytes.",
+            status=413,
+            scim_type="tooMany",
+        )
+
+    def check_length(self, request: HttpRequest) -> None:
+        length = request.META.get("CONTENT_LENGTH")
+        if length:
+            try:
+                too_big = int(length) > settings.SCIM_MAX_BODY_BYTES
+            except ValueError:
+                raise BadRequestError("Content-Length is not a number.", scim_type="invalidSyntax") from None
+            if too_big:
+                raise self.too_large()
+
+    def http_method_not_allowed(self, request, *args, **kwargs) -> HttpResponse:
+        allowed = ", ".join(m.upper() for m in self._allowed_methods())
+        raise ScimError(
+            f"{request.method} is not supported here; allowed: {allowed}.",
+            status=405,
+            headers={"Allow": allowed},
+        )
+
+    def authentication_failed(self, request: HttpRequest, exc: AuthenticationFailed) -> HttpResponse:
+        instance = exc.api_key.instance if exc.api_key else None
+        try:
+            event_record(
+                account=instance.account if instance else None,
+                instance=instance,
+                action="auth.failure",
+                status_code=401,
+                detail=f"{request.method} {request.path}: {exc.reason}",
+                client_ip=client_ip(request),
+            )
+        except DatabaseError:
+            logger.warning("Could not record an authentication failure event.")
+        return error_response(
+            ScimError(
+                exc.detail,
+                status=401,
+                headers={"WWW-Authenticate": settings.SCIM_SERVICE_PROVIDER["WWW_AUTHENTICATE_HEADER"]},
+            )
+        )
+
+    def failed(self, request: HttpRequest, exc: SCIMException, kwargs: dict) -> HttpResponse:
+        if self.principal is not None and request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            action = self.failure_action(request, kwargs)
+            if action:
+                try:
+                    event_record(
+                        account=self.principal.account,
+                        instance=self.principal.instance,
+                        action=action,
+                        status_code=exc.status,
+                        target_type=getattr(self, "resource_type", ""),
+                        target_id=kwargs.get("uuid") or "",
+                        detail=str(exc.detail),
+                        client_ip=client_ip(request),
+                    )
+                except DatabaseError:
+                    logger.warning("Could not record a failed provisioning event.")
+        return error_response(exc)
+
+    def failure_action(self, request: HttpRequest, kwargs: dict) -> str | None:
+        return None
+
+
+class ResourceView(ScimView):
+    """GET (one or a page), POST, PUT, PATCH, DELETE and .search for one resource type."""
+
+    http_method_names = ["get", "post", "put", "patch", "delete"]
+    adapter_class: type = UserAdapter
+    schema = USER_SCHEMA
+    resource_type = "User"
+    action_prefix = "user"
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    @property
+    def account(self):
+        return self.principal.account
+
+    def base_queryset(self):
+        raise NotImplementedError
+
+    def compile_filter(self, text: str):
+        raise NotImplementedError
+
+    def prefetch_page(self, objects: list, selection) -> None:
+        """Load what a page of resources shows in a fixed number of queries."""
+
+    def get_object(self, scim_id: str, *, lock: bool = False):
+        try:
+            key = uuid.UUID(scim_id)
+        except (ValueError, TypeError):
+            raise NotFoundError(scim_id) from None
+        queryset = self.base_queryset()
+        if lock:
+            queryset = queryset.select_for_update(of=("self",))
+        try:
+            return queryset.get(scim_id=key)
+        except queryset.model.DoesNotExist:
+            raise NotFoundError(scim_id) from None
+
+    def adapter(self, obj, selection=None):
+        return self.adapter_class(obj, request=self.request, selection=selection)
+
+    def render(self, adapter, status: int = 200, selection=None) -> HttpResponse:
+        from directory.scim_query import apply_selection
+
+        document = adapter.to_dict()
+        if selection is not None:
+            document = apply_selection(document, selection, self.schema)
+        return scim_response(
+            document, status=status, headers={"Location": adapter.location, "ETag": adapter.version}
+        )
+
+    def selection(self, params):
+        return attribute_selection(
+            params.get("attributes"), params.get("excludedAttributes"), self.schema
+        )
+
+    def check_precondition(self, obj) -> None:
+        expected = self.request.META.get("HTTP_IF_MATCH")
+        if expected and expected.strip() != "*":
+            version = self.adapter(obj).version
+            tags = {tag.strip() for tag in expected.split(",")}
+            if version not in tags:
+                raise ScimError(
+                    "The resource changed since it was read (If-Match does not match its version).",
+                    status=412,
+                )
+
+    def record(self, adapter, status: int) -> None:
+        obj = adapter.obj
+        for action in adapter.actions:
+            event_record(
+                account=self.account,
+                instance=self.principal.instance,
+                action=action.name,
+                status_code=status,
+                target_type=self.resource_type,
+                target_id=str(obj.scim_id),
+                target_display=self.display_of(obj),
+                detail=action.detail,
+                client_ip=client_ip(self.request),
+            )
+
+    @staticmethod
+    def display_of(obj) -> str:
+        return str(obj)
+
+    def failure_action(self, request: HttpRequest, kwargs: dict) -> str | None:
+        if request.path.rstrip("/").endswith(".search"):
+            return None
+        verb = {"POST": "create", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
+        return f"{self.action_prefix}.{verb[request.method]}"
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    def get(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
+        if uuid is None:
+            return self.list(request.GET)
+        selection = self.selection(request.GET)
+        obj = self.get_object(uuid)
+        self.prefetch_page([obj], selection)
+        adapter = self.adapter(obj, selection)
+        if request.META.get("HTTP_IF_NONE_MATCH", "").strip() == adapter.version:
+            return HttpResponse(status=304, headers={"ETag": adapter.version})
+        return self.render(adapter, selection=selection)
+
+    def list(self, params) -> HttpResponse:
+        start_index = self.integer(params.get("startIndex"), "startIndex", default=1)
+        start_index = max(start_index, 1)
+        count = self.integer(params.get("count"), "count", default=settings.SCIM_MAX_RESULTS)
+        count = min(max(count, 0), settings.SCIM_MAX_RESULTS)
+        selection = self.selection(params)
+        order = sort_field(params.get("sortBy"), params.get("sortOrder"), self.schema)
+
+        queryset = self.base_queryset()
+        text = params.get("filter")
+        if text is not None:
+            if not isinstance(text, str) or not text.strip():
+                raise BadRequestError("The filter is empty.", scim_type="invalidFilter")
+            compiled = self.compile_filter(text)
+            queryset = queryset.filter(compiled.q)
+            if compiled.needs_distinct:
+                queryset = queryset.distinct()
+        total = queryset.count()
+        page = []
+        if count and start_index <= total:
+            page = list(queryset.order_by(*order)[start_index - 1 : start_index - 1 + count])
+            self.prefetch_page(page, selection)
+        from directory.scim_query import apply_selection
+
+        resources = [
+            apply_selection(self.adapter(obj, selection).to_dict(), selection, self.schema)
+            for obj in page
+        ]
+        return scim_response(
+            {
+                "schemas": [LIST_RESPONSE],
+                "totalResults": total,
+                "startIndex": start_index,
+                "itemsPerPage": len(resources),
+                "Resources": resources,
+            }
+        )
+
+    @staticmethod
+    def integer(raw, name: str, *, default: int) -> int:
+        if raw is None or raw == "":
+            return default
+        if isinstance(raw, bool):
+            raise BadRequestError(f"{name} must be an integer.", scim_type="invalidValue")
+        try:
+            return int(raw)
+        except (TypeError, ValueError):
+            raise BadRequestError(f"{name} must be an integer, not {raw!r}.", scim_type="invalidValue") from None
+
+    # --- writes --------------------------------------------------------------------------------
+
+    def post(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
+        if uuid is not None:
+            raise ScimError("POST creates resources; send it to the collection.", status=405, headers={"Allow": "GET, PUT, PATCH, DELETE"})
+        body = parse_json_body(request)
+        with transaction.atomic():
+            adapter = self.adapter(self.base_queryset().model(account=self.account))
+            adapter.from_dict(body)
+            adapter.save()
+            self.record(adapter, 201)
+        return self.render(adapter, status=201)
+
+    def put(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
+        if uuid is None:
+            raise ScimError("PUT needs a resource id in the URL.", status=405, headers={"Allow": "GET, POST"})
+        body = parse_json_body(request)
+        with transaction.atomic():
+            obj = self.get_object(uuid, lock=True)
+            self.check_precondition(obj)
+            adapter = self.adapter(obj)
+            adapter.from_dict(body)
+            adapter.save()
+            self.record(adapter, 200)
+        return self.render(adapter)
+
+    def patch(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
+        if uuid is None:
+            raise ScimError("PATCH needs a resource id in the URL.", status=405, headers={"Allow": "GET, POST"})
+        body = parse_json_body(request)
+        declared = body.get("schemas")
+        if declared is not None and (not isinstance(declared, list) or PATCH_OP not in declared):
+            raise BadRequestError(f"A PATCH body must declare the schema {PATCH_OP}.", scim_type="invalidSyntax")
+        operations = next((v for k, v in body.items() if k.lower() == "operations"), None)
+        with transaction.atomic():
+            obj = self.get_object(uuid, lock=True)
+            self.check_precondition(obj)
+            adapter = self.adapter(obj)
+            adapter.handle_operations(operations)
+            self.record(adapter, 200)
+        obj = self.get_object(uuid)
+        self.prefetch_page([obj], None)
+        return self.render(self.adapter(obj))
+
+    def delete(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
+        if uuid is None:
+            raise ScimError("DELETE needs a resource id in the URL.", status=405, headers={"Allow": "GET, POST"})
+        with transaction.atomic():
+            obj = self.get_object(uuid, lock=True)
+            self.check_precondition(obj)
+            adapter = self.adapter(obj)
+            adapter.delete()
+            self.record(adapter, 204)
+        return HttpResponse(status=204)
+
+
+class UsersView(ResourceView):
+    adapter_class = UserAdapter
+    schema = USER_SCHEMA
+    resource_type = "User"
+    action_prefix = "user"
+
+    def base_queryset(self):
+        return DirectoryUser.objects.for_account(self.account)
+
+    def compile_filter(self, text: str):
+        return compile_user_filter(text)
+
+    def prefetch_page(self, objects: list, selection) -> None:
+        from django.db.models import prefetch_related_objects
+
+        lookups = ["email_rows"]
+        if selection is None or selection.wants(USER_SCHEMA, "groups"):
+            lookups.append(
+                Prefetch(
+                    "memberships",
+                    queryset=GroupMembership.objects.select_related("group").order_by("id"),
+                )
+            )
+        prefetch_related_objects(objects, *lookups)
+
+
+class GroupsView(ResourceView):
+    adapter_class = GroupAdapter
+    schema = GROUP_SCHEMA
+    resource_type = "Group"
+    action_prefix = "group"
+
+    def base_queryset(self):
+        return Group.objects.for_account(self.account)
+
+    def compile_filter(self, text: str):
+        return compile_group_filter(text)
+
+    def prefetch_page(self, objects: list, selection) -> None:
+        if selection is not None and not selection.wants(GROUP_SCHEMA, "members"):
+            return
+        rows = defaultdict(list)
+        members = (
+            GroupMembership.objects.filter(group__in=[g.pk for g in objects])
+            .order_by("group_id", "id")
+            .values_list("group_id", "user__scim_id", "user__user_name")
+        )
+        for group_id, scim_id, user_name in members:
+            rows[group_id].append((scim_id, user_name))
+        for group in objects:
+            group.member_rows = rows[group.pk]
+
+
+class SearchView(ScimView):
+    """POST /Users/.search and /Groups/.search with a SearchRequest body."""
+
+    http_method_names = ["post"]
+    resource_view: type[ResourceView] = UsersView
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        body = parse_json_body(request)
+        declared = body.get("schemas")
+        if not isinstance(declared, list) or SEARCH_REQUEST not in declared:
+            raise BadRequestError(f"A search body must declare the schema {SEARCH_REQUEST}.", scim_type="invalidSyntax")
+        view = self.resource_view()
+        view.request = request
+        view.principal = self.principal
+        params = {key: value for key, value in body.items() if key != "schemas"}
+        return view.list(params)
+
+
+class UsersSearchView(SearchView):
+    resource_view = UsersView
+
+
+class GroupsSearchView(SearchView):
+    resource_view = GroupsView
+
+
+class DiscoveryView(ScimView):
+    """ServiceProviderConfig, Schemas and ResourceTypes describe the server, not an account."""
+
+    requires_key = False
+    http_method_names = ["get"]
+
+
+class ServiceProviderConfigView(DiscoveryView):
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return scim_response(service_provider_config(base_url(request)))
+
+
+def list_response(resources: list[dict]) -> dict:
+    return {
+        "schemas": [LIST_RESPONSE],
+        "totalResults": len(resources),
+        "startIndex": 1,
+        "itemsPerPage": len(resources),
+        "Resources": resources,
+    }
+
+
+class SchemasView(DiscoveryView):
+    def get(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
+        documents = schemas(base_url(request))
+        if uuid is None:
+            return scim_response(list_response(documents))
+        for document in documents:
+            if document["id"] == uuid:
+                return scim_response(document)
+        raise NotFoundError(uuid)
+
+
+class ResourceTypesView(DiscoveryView):
+    def get(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
+        documents = resource_types(base_url(request))
+        if uuid is None:
+            return scim_response(list_response(documents))
+        for document in documents:
+            if document["id"] == uuid:
+                return scim_response(document)
+        raise NotFoundError(uuid)
+
+
+class NotImplementedView(ScimView):
+    """/Bulk and /Me: features we do not offer (RFC 7644 asks for 501)."""
+
+    http_method_names = ["get", "post", "put", "patch", "delete"]
+
+    def dispatch(self, request, *args, **kwargs):
+        return error_response(
+            ScimError(f"{request.path} is not supported by this server.", status=501)
+        )
+
+
+class UnknownEndpointView(ScimView):
+    requires_key = False
+
+    def dispatch(self, request, *args, **kwargs):
+        return error_response(
+            ScimError(
+                f"There is no SCIM endpoint at {request.path}. Use {base_url(request)}/Users or /Groups.",
+                status=404,
+            )
+        )

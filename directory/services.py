@@ -1,0 +1,272 @@
+"""Writes to the directory. Each runs in one transaction; callers hold the row locks the
+docstrings name."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from directory.errors import DirectoryError
+from directory.models import Account, DirectoryUser, Group, GroupMembership, UserEmail
+
+MAX_NAMED_IN_ERROR = 10
+
+
+@dataclass(frozen=True)
+class EmailAddress:
+    value: str
+    type: str = ""
+    display: str = ""
+    is_primary: bool = False
+
+
+def _user_name_taken(user: DirectoryUser) -> bool:
+    clash = DirectoryUser.objects.for_account(user.account).filter(
+        user_name__uexact=user.user_name
+    )
+    if user.pk:
+        clash = clash.exclude(pk=user.pk)
+    return clash.exists()
+
+
+def _primary_email(emails: list[EmailAddress]) -> str:
+    primary = next((e for e in emails if e.is_primary), emails[0] if emails else None)
+    return primary.value if primary else ""
+
+
+@transaction.atomic
+def user_save(*, user: DirectoryUser, emails: list[EmailAddress] | None) -> DirectoryUser:
+    """Insert or update a user and, when ``emails`` is given, replace its addresses.
+
+    For an update the caller holds the user's row lock. Two concurrent creates of one userName
+    both pass the pre-check; the unique index stops the second, which becomes a 409.
+    """
+    if _user_name_taken(user):
+        raise DirectoryError(
+            f"A user with userName {user.user_name!r} already exists.",
+            scim_type="uniqueness",
+            status=409,
+        )
+    if emails is not None:
+        user.email = _primary_email(emails)
+    user.last_modified_at = timezone.now()
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise DirectoryError(
+            f"A user with userName {user.user_name!r} already exists.",
+            scim_type="uniqueness",
+            status=409,
+        ) from None
+    if emails is not None:
+        _replace_emails(user, emails)
+    user.sync_login_access()
+    return user
+
+
+def _replace_emails(user: DirectoryUser, emails: list[EmailAddress]) -> None:
+    current = [
+        (row.value, row.type, row.display, row.is_primary) for row in user.email_rows.all()
+    ]
+    wanted = [(e.value, e.type, e.display, e.is_primary) for e in emails]
+    if current == wanted:
+        return
+    user.email_rows.all().delete()
+    UserEmail.objects.bulk_create(
+        UserEmail(
+            user=user,
+            account_id=user.account_id,
+            value=e.value,
+            type=e.type,
+            display=e.display,
+            is_primary=e.is_primary,
+        )
+        for e in emails
+    )
+    if hasattr(user, "_prefetched_objects_cache"):
+        user._prefetched_objects_cache.pop("email_rows", None)
+
+
+@transaction.atomic
+def user_delete(*, user: DirectoryUser) -> None:
+    """Remove a user from SCIM but keep it as a tombstone: its row, id and history stay.
+
+    The userName becomes free for a new user; the user leaves its groups and loses access.
+    """
+    now = timezone.now()
+    user.deleted_at = now
+    user.set_active(False, at=now)
+    user.last_modified_at = now
+    user.save(update_fields=["deleted_at", "is_active", "deactivated_at", "last_modified_at"])
+    group_ids = list(user.memberships.values_list("group_id", flat=True))
+    user.memberships.all().delete()
+    Group.objects.filter(pk__in=group_ids).update(last_modified_at=now)
+    user.sync_login_access()
+
+
+# --- groups -------------------------------------------------------------------------------
+
+
+def _member_value(item) -> str:
+    if isinstance(item, dict):
+        value = next((v for k, v in item.items() if k.lower() == "value"), None)
+    else:
+        value = item
+    if not isinstance(value, str) or not value.strip():
+        raise DirectoryError(
+            "Each member needs a 'value' holding the user's id.", scim_type="invalidValue"
+        )
+    return value.strip()
+
+
+def resolve_members(
+    *, account: Account, members: Iterable, include_deleted: bool = False
+) -> set[int]:
+    """Map SCIM member values (our user ids) to user primary keys, all in ``account``.
+
+    Unknown ids, malformed ids and ids of another account are one 400 invalidValue that names
+    them; nothing is written.
+    """
+    values = {_member_value(item) for item in members}
+    if not values:
+        return set()
+    parsed: dict[uuid.UUID, str] = {}
+    bad: list[str] = []
+    for value in values:
+        try:
+            parsed[uuid.UUID(value)] = value
+        except ValueError:
+            bad.append(value)
+    users = DirectoryUser.objects.filter(account=account)
+    if not include_deleted:
+        users = users.filter(deleted_at__isnull=True)
+    found = dict(
+        users.filter(scim_id__in=list(parsed))
+        .values_list("scim_id", "pk")
+    )
+    bad.extend(value for key, value in parsed.items() if key not in found)
+    if bad:
+        bad.sort()
+        named = ", ".join(bad[:MAX_NAMED_IN_ERROR])
+        more = f" and {len(bad) - MAX_NAMED_IN_ERROR} more" if len(bad) > MAX_NAMED_IN_ERROR else ""
+        raise DirectoryError(
+            f"These members are not users of this account: {named}{more}.",
+            scim_type="invalidValue",
+        )
+    return set(found.values())
+
+
+def _group_name_taken(group: Group) -> bool:
+    clash = Group.objects.for_account(group.account).filter(display_name__uexact=group.display_name)
+    if group.pk:
+        clash = clash.exclude(pk=group.pk)
+    return clash.exists()
+
+
+def _name_conflict(group: Group) -> DirectoryError:
+    return DirectoryError(
+        f"A group named {group.display_name!r} already exists.",
+        scim_type="uniqueness",
+        status=409,
+    )
+
+
+@dataclass
+class MembershipChange:
+    added: int = 0
+    removed: int = 0
+
+    def __iadd__(self, other: MembershipChange) -> MembershipChange:
+        self.added += other.added
+        self.removed += other.removed
+        return self
+
+
+@transaction.atomic
+def group_save(*, group: Group, members: list | None) -> MembershipChange:
+    """Insert or update a group's attributes and, when ``members`` is given, set its members.
+
+    For an update the caller holds the group's row lock (``Group.lock``).
+    """
+    if _group_name_taken(group):
+        raise _name_conflict(group)
+    member_ids = resolve_members(account=group.account, members=members) if members else set()
+    group.last_modified_at = timezone.now()
+    try:
+        with transaction.atomic():
+            group.save()
+    except IntegrityError:
+        raise _name_conflict(group) from None
+    if members is None:
+        return MembershipChange()
+    return _set_members(group, member_ids)
+
+
+def _set_members(group: Group, member_ids: set[int]) -> MembershipChange:
+    current = set(group.memberships.values_list("user_id", flat=True))
+    to_add = member_ids - current
+    to_remove = current - member_ids
+    if to_remove:
+        group.memberships.filter(user_id__in=to_remove).delete()
+    if to_add:
+        GroupMembership.objects.bulk_create(
+            (GroupMembership(group=group, user_id=user_id) for user_id in to_add),
+            ignore_conflicts=True,
+            batch_size=5000,
+        )
+    return MembershipChange(added=len(to_add), removed=len(to_remove))
+
+
+@transaction.atomic
+def group_members_replace(*, group: Group, members: list) -> MembershipChange:
+    """Make ``members`` the whole membership, changing only the difference. Lock held."""
+    change = _set_members(group, resolve_members(account=group.account, members=members))
+    if change.added or change.removed:
+        group.touch()
+    return change
+
+
+@transaction.atomic
+def group_members_add(*, group: Group, members: list) -> MembershipChange:
+    """Add members, keeping the existing ones (adding a member twice is not an error)."""
+    member_ids = resolve_members(account=group.account, members=members)
+    if not member_ids:
+        return MembershipChange()
+    existing = set(
+        group.memberships.filter(user_id__in=member_ids).values_list("user_id", flat=True)
+    )
+    new_ids = member_ids - existing
+    GroupMembership.objects.bulk_create(
+        (GroupMembership(group=group, user_id=user_id) for user_id in new_ids),
+        ignore_conflicts=True,
+    )
+    if new_ids:
+        group.touch()
+    return MembershipChange(added=len(new_ids))
+
+
+@transaction.atomic
+def group_members_remove(*, group: Group, members: list | None) -> MembershipChange:
+    """Remove the given members (all of them when ``members`` is None). Lock held.
+
+    Removing a user of this account that is not a member (or was deleted) is not an error:
+    the outcome Okta asked for holds. Ids that were never users here are.
+    """
+    memberships = group.memberships.all()
+    if members is not None:
+        user_ids = resolve_members(account=group.account, members=members, include_deleted=True)
+        memberships = memberships.filter(user_id__in=user_ids)
+    removed, _ = memberships.delete()
+    if removed:
+        group.touch()
+    return MembershipChange(removed=removed)
+
+
+@transaction.atomic
+def group_delete(*, group: Group) -> None:
+    group.delete()

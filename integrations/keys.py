@@ -1,0 +1,77 @@
+"""SCIM API keys: generation, parsing, hashing and constant-time comparison.
+
+A key looks like ``atk_scim_<36 base62 characters><6 base62 checksum characters>``. The prefix
+lets secret scanners recognise a leaked key, the checksum lets us call a mistyped key malformed
+without a database lookup, and base62 means a double-click selects the whole key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import string
+import zlib
+from dataclasses import dataclass
+
+from django.conf import settings
+
+KEY_PREFIX = "atk_scim_"
+ALPHABET = string.digits + string.ascii_letters
+BODY_LENGTH = 36
+CHECKSUM_LENGTH = 6
+LOOKUP_LENGTH = 8
+KEY_LENGTH = len(KEY_PREFIX) + BODY_LENGTH + CHECKSUM_LENGTH
+
+
+def _base62(number: int, width: int) -> str:
+    digits = []
+    for _ in range(width):
+        number, remainder = divmod(number, 62)
+        digits.append(ALPHABET[remainder])
+    return "".join(reversed(digits))
+
+
+def _checksum(body: str) -> str:
+    return _base62(zlib.crc32(body.encode()), CHECKSUM_LENGTH)
+
+
+@dataclass(frozen=True)
+class ParsedKey:
+    key: str
+    lookup: str
+
+
+def generate_key() -> str:
+    body = "".join(secrets.choice(ALPHABET) for _ in range(BODY_LENGTH))
+    return KEY_PREFIX + body + _checksum(body)
+
+
+def parse_key(key: str) -> ParsedKey | None:
+    """Return the parts of a well-formed key, or None if it cannot be one of ours."""
+    if len(key) != KEY_LENGTH or not key.startswith(KEY_PREFIX):
+        return None
+    body = key[len(KEY_PREFIX) : len(KEY_PREFIX) + BODY_LENGTH]
+    checksum = key[len(KEY_PREFIX) + BODY_LENGTH :]
+    if any(char not in ALPHABET for char in body) or not hmac.compare_digest(
+        checksum, _checksum(body)
+    ):
+        return None
+    return ParsedKey(key=key, lookup=body[:LOOKUP_LENGTH])
+
+
+def lookup_prefix(key: str) -> str:
+    return key[len(KEY_PREFIX) : len(KEY_PREFIX) + LOOKUP_LENGTH]
+
+
+def digest_key(key: str) -> str:
+    secret = settings.SCIM_KEY_HMAC_SECRET.encode()
+    return hmac.new(secret, key.encode(), hashlib.sha256).hexdigest()
+
+
+def key_matches(key: str, digest: str) -> bool:
+    return hmac.compare_digest(digest_key(key), digest)
+
+
+def masked(lookup: str) -> str:
+    return f"{KEY_PREFIX}{lookup}…"

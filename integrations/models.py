@@ -1,0 +1,136 @@
+"""Integration instances (one per configured identity provider), their API keys and the
+provisioning events the SCIM API records."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from directory.models import Account
+from integrations import keys
+
+
+class IntegrationInstance(models.Model):
+    """One configured identity-provider connection of an account, e.g. "OKTA via SCIM"."""
+
+    KIND_OKTA_SCIM = "okta_scim"
+    KIND_ENTRA_SCIM = "entra_scim"
+    KIND_CHOICES = [(KIND_OKTA_SCIM, "OKTA via SCIM"), (KIND_ENTRA_SCIM, "Entra ID via SCIM")]
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="instances")
+    kind = models.CharField(max_length=32, choices=KIND_CHOICES, default=KIND_OKTA_SCIM)
+    name = models.CharField(max_length=100)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                "account",
+                condition=Q(deleted_at__isnull=True),
+                name="integrations_instance_unique_name_per_account",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.name}"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def usable(self) -> ApiKeyQuerySet:
+        return self.filter(revoked_at__isnull=True, instance__deleted_at__isnull=True)
+
+
+class ApiKey(models.Model):
+    """A SCIM API key, stored as a lookup prefix plus an HMAC digest; never the key itself."""
+
+    instance = models.ForeignKey(IntegrationInstance, on_delete=models.CASCADE, related_name="keys")
+    lookup = models.CharField(max_length=keys.LOOKUP_LENGTH, db_index=True)
+    digest = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return self.masked
+
+    @property
+    def masked(self) -> str:
+        return keys.masked(self.lookup)
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None or self.instance.is_deleted
+
+    def record_usage(self) -> None:
+        """Note that the key authenticated a request, writing at most once per interval.
+
+        The conditional UPDATE keeps concurrent workers from each writing on every request.
+        """
+        now = timezone.now()
+        interval = timedelta(seconds=settings.SCIM_KEY_USAGE_WRITE_INTERVAL)
+        if self.last_used_at is not None and now - self.last_used_at < interval:
+            return
+        ApiKey.objects.filter(pk=self.pk).filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - interval)
+        ).update(last_used_at=now)
+        self.last_used_at = now
+
+
+class ProvisioningEvent(models.Model):
+    """One thing the SCIM API did or refused: who (key), what (action, target), outcome."""
+
+    OUTCOME_SUCCESS = "success"
+    OUTCOME_FAILURE = "failure"
+    OUTCOME_CHOICES = [(OUTCOME_SUCCESS, "Success"), (OUTCOME_FAILURE, "Failure")]
+
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+    instance = models.ForeignKey(
+        IntegrationInstance, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    action = models.CharField(max_length=64)
+    target_type = models.CharField(max_length=16, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_display = models.CharField(max_length=320, blank=True)
+    outcome = models.CharField(max_length=16, choices=OUTCOME_CHOICES)
+    status_code = models.PositiveSmallIntegerField()
+    detail = models.CharField(max_length=500, blank=True)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["account", "-created_at"], name="integrations_event_recent"),
+            models.Index(fields=["instance", "-created_at"], name="integrations_event_instance"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.outcome} ({self.status_code})"
+
+    @property
+    def is_failure(self) -> bool:
+        return self.outcome == self.OUTCOME_FAILURE
