@@ -181,6 +181,10 @@ class ScimAdapterMixin:
             path = _get(operation, "path")
             if path is not None and not isinstance(path, str):
                 raise BadRequestError("A PATCH path must be a string.", scim_type="invalidPath")
+            if op == "remove" and not path:
+                raise BadRequestError(
+                    "A remove operation needs a 'path' naming what to remove.", scim_type="noTarget"
+                )
             if op != "remove" and not _has(operation, "value"):
                 raise BadRequestError(f"The {op!r} operation needs a 'value'.", scim_type="invalidValue")
         normalized = [

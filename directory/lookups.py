@@ -6,7 +6,8 @@ not match the expression of our ``Upper("user_name")`` unique indexes; ``uexact`
 
 from __future__ import annotations
 
-from django.db.models import CharField, EmailField, Lookup, TextField
+from django.db.models import CharField, Lookup, TextField
+from django.db.models.functions import Upper
 
 
 class UpperExact(Lookup):
@@ -18,5 +19,7 @@ class UpperExact(Lookup):
         return f"UPPER({lhs}) = UPPER({rhs})", [*lhs_params, *rhs_params]
 
 
-for field in (CharField, TextField, EmailField):
+for field in (CharField, TextField):
     field.register_lookup(UpperExact)
+    # field__upper__gt="B": case-insensitive ordering comparisons for caseExact=false attributes.
+    field.register_lookup(Upper)

@@ -11,7 +11,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC
 
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Upper
 from django.utils.dateparse import parse_datetime
 from django_scim.exceptions import BadRequestError
 from scim2_filter_parser import ast
@@ -211,7 +212,9 @@ class FilterCompiler:
                 lookup = _TEXT_LOOKUPS[kind]["eq"]
             elif operator in _TEXT_LOOKUPS[kind]:
                 lookup = _TEXT_LOOKUPS[kind][operator]
-            elif operator in _ORDER_LOOKUPS and kind != "json_ci":
+            elif operator in _ORDER_LOOKUPS and kind == "ci":
+                return Q(**{f"{field.lookup}__upper__{_ORDER_LOOKUPS[operator]}": (raw or "").upper()})
+            elif operator in _ORDER_LOOKUPS and kind == "text":
                 lookup = _ORDER_LOOKUPS[operator]
             else:
                 raise invalid_filter(f"Operator {operator!r} is not supported on {spelled!r}.")
@@ -384,7 +387,10 @@ def _drop_subs(value, subs: set[str]):
     return value
 
 
-def sort_field(sort_by: str | None, sort_order: str | None, schema: str) -> list[str]:
+CASE_INSENSITIVE_SORTS = {"user_name", "display_name", "given_name", "family_name", "title", "email"}
+
+
+def sort_field(sort_by: str | None, sort_order: str | None, schema: str) -> list:
     """ORDER BY for sortBy/sortOrder; always ends with the primary key so pages are stable."""
     order = (sort_order or "ascending").strip().lower()
     if order not in ("ascending", "descending"):
@@ -399,8 +405,10 @@ def sort_field(sort_by: str | None, sort_order: str | None, schema: str) -> list
     column = SORT_FIELDS[schema].get(names) if names else None
     if column is None:
         raise invalid_filter(f"Sorting by {sort_by!r} is not supported.")
-    prefix = "-" if order == "descending" else ""
-    return [prefix + column, prefix + "id"]
+    descending = order == "descending"
+    expression = Upper(column) if column in CASE_INSENSITIVE_SORTS else F(column)
+    primary = expression.desc() if descending else expression.asc()
+    return [primary, "-id" if descending else "id"]
 
 
 # --- PATCH paths ---------------------------------------------------------------------------

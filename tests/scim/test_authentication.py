@@ -1,0 +1,120 @@
+"""Bearer keys: every way a key can be wrong gets its own 401, and the key decides the account."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from django.utils import timezone
+
+from integrations.models import ApiKey, ProvisioningEvent
+from integrations.services import api_key_regenerate, instance_delete
+from tests.scim_client import ERROR_SCHEMA
+
+
+def get_users(live_server, authorization):
+    headers = {"Accept": "application/scim+json"}
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    return requests.get(f"{live_server.url}/scim/v1/Users", headers=headers, timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("authorization", "reason", "phrase"),
+    [
+        (None, "missing", "missing"),
+        ("", "missing", "missing"),
+        ("Basic dXNlcjpwYXNz", "scheme", "Bearer scheme"),
+        ("{key}", "scheme", "Bearer scheme"),
+        ("Bearer Bearer {key}", "doubled", "twice"),
+        ("Bearer atk_scim_short", "malformed", "malformed"),
+        ("Bearer not-our-key-at-all", "malformed", "malformed"),
+        ("Bearer {unknown}", "unknown", "not recognised"),
+    ],
+)
+def test_each_bad_authorization_gets_a_401_scim_error_saying_why(live_server, acme_key, authorization, reason, phrase):
+    from integrations.keys import generate_key
+
+    if authorization is not None:
+        authorization = authorization.format(key=acme_key, unknown=generate_key())
+
+    response = get_users(live_server, authorization)
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    body = response.json()
+    assert body["schemas"] == [ERROR_SCHEMA] and body["status"] == "401"
+    assert phrase in body["detail"]
+    event = ProvisioningEvent.objects.get()
+    assert event.action == "auth.failure" and event.status_code == 401 and reason in event.detail
+    assert acme_key not in event.detail
+
+
+def test_scheme_is_case_insensitive(live_server, acme_key):
+    assert get_users(live_server, f"bearer {acme_key}").status_code == 200
+    assert get_users(live_server, f"BEARER   {acme_key}").status_code == 200
+
+
+def test_regenerated_key_rejects_old_key_as_revoked_and_attributes_the_failure(live_server, acme, acme_key):
+    instance = ApiKey.objects.get().instance
+    new_key = api_key_regenerate(instance=instance)
+
+    old = get_users(live_server, f"Bearer {acme_key}")
+    new = get_users(live_server, f"Bearer {new_key}")
+
+    assert old.status_code == 401 and "revoked" in old.json()["detail"]
+    assert new.status_code == 200
+    failure = ProvisioningEvent.objects.get(action="auth.failure")
+    assert failure.account == acme and failure.instance == instance
+
+
+def test_deleted_instance_key_stops_working(live_server, acme_key):
+    instance_delete(instance=ApiKey.objects.get().instance)
+    assert get_users(live_server, f"Bearer {acme_key}").status_code == 401
+
+
+def test_last_used_is_recorded_but_not_written_on_every_request(live_server, acme_key):
+    key = ApiKey.objects.get()
+    assert key.last_used_at is None
+
+    get_users(live_server, f"Bearer {acme_key}")
+    key.refresh_from_db()
+    first = key.last_used_at
+    get_users(live_server, f"Bearer {acme_key}")
+    key.refresh_from_db()
+
+    assert first is not None and first <= timezone.now()
+    assert key.last_used_at == first
+
+
+def test_the_key_decides_the_account_not_the_url(live_server, acme_key, globex_key, scim, scim_globex):
+    scim.create_user("ann@acme.example")
+    scim_globex.create_user("gus@globex.example")
+
+    acme_names = [u["userName"] for u in scim.get("/Users").json()["Resources"]]
+    globex_names = [u["userName"] for u in scim_globex.get("/Users").json()["Resources"]]
+
+    assert acme_names == ["ann@acme.example"]
+    assert globex_names == ["gus@globex.example"]
+
+
+def test_discovery_endpoints_describe_the_server(scim):
+    config = scim.get("/ServiceProviderConfig").json()
+    assert config["patch"]["supported"] is True
+    assert config["bulk"]["supported"] is False
+    assert config["changePassword"]["supported"] is False
+    assert config["filter"] == {"supported": True, "maxResults": 200}
+    assert config["etag"]["supported"] is True and config["sort"]["supported"] is True
+    assert config["authenticationSchemes"][0]["type"] == "oauthbearertoken"
+
+    types = scim.get("/ResourceTypes").json()
+    assert {t["id"] for t in types["Resources"]} == {"User", "Group"}
+    assert types["totalResults"] == 2
+    user_type = scim.get("/ResourceTypes/User").json()
+    assert user_type["endpoint"] == "/Users"
+
+    schemas = scim.get("/Schemas").json()
+    ids = {s["id"] for s in schemas["Resources"]}
+    assert "urn:ietf:params:scim:schemas:core:2.0:User" in ids
+    assert "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User" in ids
+    assert scim.get("/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group").json()["name"] == "Group"
+    assert scim.get("/Schemas/urn:nope").status_code == 404

@@ -1,0 +1,125 @@
+"""Malformed requests get SCIM errors with the right status and scimType, never a 500."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from directory.models import DirectoryUser
+from tests.scim_client import ERROR_SCHEMA
+
+
+def assert_scim_error(response, status: int, scim_type: str | None = None):
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"].startswith("application/scim+json")
+    body = response.json()
+    assert body["schemas"] == [ERROR_SCHEMA] and body["status"] == str(status) and body["detail"]
+    if scim_type:
+        assert body["scimType"] == scim_type
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"{not json", b"[1, 2]", b"", b"\xff\xfe", b'"a string"', b"[" * 5000 + b"]" * 5000],
+)
+def test_bad_json_is_invalid_syntax(scim, data):
+    response = scim.request("POST", "/Users", data=data, headers={"Content-Type": "application/scim+json"})
+    assert_scim_error(response, 400, "invalidSyntax")
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        ({"name": {"givenName": "x"}}, "userName"),
+        ({"userName": ""}, "userName"),
+        ({"userName": 42}, "userName"),
+        ({"userName": "a@b.c", "active": "sometimes"}, "active"),
+        ({"userName": "a@b.c", "emails": "a@b.c"}, "emails"),
+        ({"userName": "a@b.c", "emails": [{"type": "work"}]}, "email"),
+        ({"userName": "a@b.c", "name": "Ann"}, "name"),
+        ({"userName": "x" * 400}, "userName"),
+        ({"userName": "a@b.c", "displayName": {"a": 1}}, "displayName"),
+    ],
+)
+def test_invalid_user_bodies_are_400_invalid_value_and_create_nothing(scim, body, named):
+    response = scim.post("/Users", body)
+    assert_scim_error(response, 400, "invalidValue")
+    assert named in response.json()["detail"]
+    assert not DirectoryUser.objects.exists()
+
+
+def test_unknown_attributes_and_empty_values_are_accepted(scim):
+    response = scim.create_user(
+        "ann@acme.example",
+        nickName="",
+        title=None,
+        costCenter="ignored",
+        **{"urn:okta:custom:attributes": {"color": "red"}, "name": {"givenName": "", "familyName": None}},
+    )
+    assert response.status_code == 201, response.text
+    assert "title" not in response.json() and "name" not in response.json()
+
+
+def test_body_over_one_mebibyte_is_413(scim):
+    big = b'{"userName": "' + b"a" * (1024 * 1024) + b'"}'
+    response = scim.request("POST", "/Users", data=big, headers={"Content-Type": "application/scim+json"})
+    assert_scim_error(response, 413)
+
+
+def test_unsupported_content_type_is_415_but_json_and_charset_variants_are_fine(scim):
+    form = scim.request("POST", "/Users", data=b"userName=x", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert_scim_error(form, 415)
+    for content_type in ("application/json", "application/scim+json", "application/json; charset=UTF-8"):
+        body = b'{"userName": "ct-%d@acme.example"}' % hash(content_type)
+        response = scim.request("POST", "/Users", data=body, headers={"Content-Type": content_type})
+        assert response.status_code == 201, (content_type, response.text)
+
+
+def test_unknown_methods_and_collection_writes_are_405(scim):
+    assert_scim_error(scim.request("OPTIONS", "/Users"), 405)
+    assert_scim_error(scim.request("PUT", "/Users", {"userName": "x"}), 405)
+    assert_scim_error(scim.request("DELETE", "/Groups"), 405)
+    assert_scim_error(scim.request("GET", "/Users/.search"), 405)
+
+
+@pytest.mark.parametrize("resource_id", ["010101001010101011001010101011", "00919288221112222", "x" * 300, "%00", "'; drop table"])
+def test_unknown_and_malformed_ids_are_404_for_every_method(scim, resource_id):
+    for method in ("GET", "PUT", "PATCH", "DELETE"):
+        body = {"userName": "x"} if method == "PUT" else None
+        if method == "PATCH":
+            body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "value": {"active": False}}]}
+        response = scim.request(method, f"/Users/{resource_id}", body)
+        assert_scim_error(response, 404)
+
+
+def test_paths_tolerate_trailing_and_doubled_slashes_without_redirects(live_server, scim):
+    created = scim.create_user("slash@acme.example").json()
+    for path in ("/Users/", "//Users", f"/Users/{created['id']}/", f"//Users//{created['id']}"):
+        response = scim.get(path)
+        assert response.status_code == 200, path
+    assert scim.get("/Nope").status_code == 404
+    assert_scim_error(scim.get("/Bulk"), 501)
+
+
+def test_if_match_protects_against_lost_updates(scim):
+    user = scim.create_user("etag@acme.example").json()
+    stale = user["meta"]["version"]
+    scim.put(f"/Users/{user['id']}", {**user, "title": "First"})
+
+    conflict = scim.put(f"/Users/{user['id']}", {**user, "title": "Second"}, headers={"If-Match": stale})
+    fresh = scim.get(f"/Users/{user['id']}")
+    ok = scim.put(f"/Users/{user['id']}", {**user, "title": "Second"}, headers={"If-Match": fresh.headers["ETag"]})
+    not_modified = scim.get(f"/Users/{user['id']}", headers={"If-None-Match": ok.headers["ETag"]})
+
+    assert_scim_error(conflict, 412)
+    assert ok.status_code == 200 and ok.json()["title"] == "Second"
+    assert not_modified.status_code == 304
+
+
+def test_requests_without_a_body_content_type_on_get_are_fine(live_server, acme_key):
+    response = requests.get(
+        f"{live_server.url}/scim/v1/Users",
+        headers={"Authorization": f"Bearer {acme_key}", "Content-Type": "text/plain"},
+        timeout=10,
+    )
+    assert response.status_code == 200

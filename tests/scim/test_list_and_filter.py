@@ -1,0 +1,170 @@
+"""Filtering, paging, sorting and attribute selection on /Users and /Groups."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.scim_client import ENTERPRISE_SCHEMA
+
+
+@pytest.fixture
+def people(scim):
+    users = {}
+    for index, (name, given, title) in enumerate(
+        [("ann@acme.example", "Ann", "Engineer"), ("Bob@acme.example", "Bob", "Manager"), ("cat@other.example", "Cat", "Engineer")]
+    ):
+        body = {"title": title, ENTERPRISE_SCHEMA: {"department": "R&D" if index != 1 else "Sales"}}
+        users[given] = scim.create_user(name, given, "Smith", **body).json()
+    scim.put(f"/Users/{users['Cat']['id']}", {**users["Cat"], "active": False})
+    return users
+
+
+def names(response) -> list[str]:
+    assert response.status_code == 200, response.text
+    return [resource["userName"] for resource in response.json()["Resources"]]
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ('userName eq "BOB@ACME.EXAMPLE"', ["Bob@acme.example"]),
+        ('userName ne "bob@acme.example"', ["ann@acme.example", "cat@other.example"]),
+        ('userName co "acme"', ["ann@acme.example", "Bob@acme.example"]),
+        ('userName sw "B"', ["Bob@acme.example"]),
+        ('userName ew "other.example"', ["cat@other.example"]),
+        ("title pr", ["ann@acme.example", "Bob@acme.example", "cat@other.example"]),
+        ('userName gt "b"', ["Bob@acme.example", "cat@other.example"]),
+        ("active eq false", ["cat@other.example"]),
+        ('active eq true and title eq "engineer"', ["ann@acme.example"]),
+        ('title eq "Manager" or name.givenName eq "cat"', ["Bob@acme.example", "cat@other.example"]),
+        ('not (title eq "Engineer")', ["Bob@acme.example"]),
+        ('emails.value eq "CAT@other.example"', ["cat@other.example"]),
+        ('emails[type eq "work" and value co "ann"]', ["ann@acme.example"]),
+        ('emails[type eq "work"].value eq "bob@acme.example"', ["Bob@acme.example"]),
+        ('externalId eq "00ujl29u0le5T6Aj10h7"', ["ann@acme.example", "Bob@acme.example", "cat@other.example"]),
+        ('urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "sales"', ["Bob@acme.example"]),
+        ('id eq "not-a-uuid"', []),
+        ('meta.lastModified gt "2000-01-01T00:00:00Z"', ["ann@acme.example", "Bob@acme.example", "cat@other.example"]),
+        ('meta.created lt "2000-01-01T00:00:00Z"', []),
+    ],
+)
+def test_user_filters(scim, people, expression, expected):
+    assert names(scim.get("/Users", params={"filter": expression})) == expected
+
+
+def test_filter_by_id(scim, people):
+    assert names(scim.get("/Users", params={"filter": f'id eq "{people["Bob"]["id"]}"'})) == ["Bob@acme.example"]
+
+
+@pytest.mark.parametrize(
+    ("expression", "named"),
+    [
+        ('nickName2 eq "x"', "nickName2"),
+        ('userName zz "x"', "syntax"),
+        ('userName eq "x" and (', "syntax"),
+        ('active gt true', "active"),
+        ('id co "1"', "id"),
+        ('meta.created gt "yesterday"', "yesterday"),
+        ('urn:example:custom:User:color eq "red"', "urn:example:custom:User"),
+        ('password eq "x"', "password"),
+    ],
+)
+def test_unsupported_filters_are_400_invalid_filter_naming_the_problem(scim, people, expression, named):
+    response = scim.get("/Users", params={"filter": expression})
+    assert response.status_code == 400
+    assert response.json()["scimType"] == "invalidFilter"
+    assert named in response.json()["detail"]
+
+
+def test_paging_is_stable_one_based_and_counts_everything(scim, people):
+    for index in range(7):
+        scim.create_user(f"page{index}@acme.example")
+    seen = []
+    for start in range(1, 11, 3):
+        page = scim.get("/Users", params={"startIndex": start, "count": 3}).json()
+        assert page["totalResults"] == 10 and page["startIndex"] == start
+        assert page["itemsPerPage"] == len(page["Resources"])
+        seen += [r["id"] for r in page["Resources"]]
+    assert len(seen) == len(set(seen)) == 10
+
+    zero = scim.get("/Users", params={"startIndex": 0, "count": 2}).json()
+    assert zero["startIndex"] == 1 and zero["itemsPerPage"] == 2
+    none = scim.get("/Users", params={"count": 0}).json()
+    assert none["totalResults"] == 10 and none["Resources"] == []
+    past_end = scim.get("/Users", params={"startIndex": 50}).json()
+    assert past_end["Resources"] == [] and past_end["totalResults"] == 10
+
+
+def test_count_is_capped_at_max_results(scim, people, settings):
+    response = scim.get("/Users", params={"count": 100000}).json()
+    assert response["itemsPerPage"] == 3
+
+
+def test_non_integer_paging_is_a_400(scim):
+    response = scim.get("/Users", params={"count": "ten"})
+    assert response.status_code == 400 and response.json()["scimType"] == "invalidValue"
+
+
+def test_sorting(scim, people):
+    ascending = names(scim.get("/Users", params={"sortBy": "name.givenName"}))
+    descending = names(scim.get("/Users", params={"sortBy": "userName", "sortOrder": "descending"}))
+    assert ascending == ["ann@acme.example", "Bob@acme.example", "cat@other.example"]
+    assert descending == ["cat@other.example", "Bob@acme.example", "ann@acme.example"]
+    bad = scim.get("/Users", params={"sortBy": "phoneNumbers"})
+    assert bad.status_code == 400 and "phoneNumbers" in bad.json()["detail"]
+
+
+def test_attributes_and_excluded_attributes(scim, people):
+    only = scim.get("/Users", params={"attributes": "userName,name.givenName"}).json()["Resources"][0]
+    assert set(only) == {"schemas", "id", "userName", "name"} and only["name"] == {"givenName": "Ann"}
+
+    without = scim.get(f"/Users/{people['Ann']['id']}", params={"excludedAttributes": "groups,emails,meta"}).json()
+    assert "groups" not in without and "emails" not in without and "meta" not in without
+    assert without["userName"] == "ann@acme.example"
+
+    enterprise = scim.get("/Users", params={"attributes": f"{ENTERPRISE_SCHEMA}:department"}).json()
+    assert enterprise["Resources"][0][ENTERPRISE_SCHEMA] == {"department": "R&D"}
+
+    unknown = scim.get("/Users", params={"attributes": "shoeSize"})
+    assert unknown.status_code == 400 and "shoeSize" in unknown.json()["detail"]
+
+
+def test_search_endpoint_takes_a_search_request(scim, people):
+    response = scim.post(
+        "/Users/.search",
+        {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": 'title eq "Engineer"',
+            "startIndex": 1,
+            "count": 1,
+            "attributes": ["userName"],
+            "sortBy": "userName",
+            "sortOrder": "descending",
+        },
+    )
+    body = response.json()
+    assert response.status_code == 200
+    assert body["totalResults"] == 2 and [r["userName"] for r in body["Resources"]] == ["cat@other.example"]
+    assert set(body["Resources"][0]) == {"schemas", "id", "userName"}
+    wrong = scim.post("/Users/.search", {"filter": "title pr"})
+    assert wrong.status_code == 400 and wrong.json()["scimType"] == "invalidSyntax"
+
+
+def test_group_filters_and_search(scim, people):
+    engineering = scim.create_group("Engineering", [people["Ann"]["id"]]).json()
+    scim.create_group("Sales")
+
+    by_name = scim.find_group("ENGINEERING").json()
+    by_member = scim.get("/Groups", params={"filter": f'members.value eq "{people["Ann"]["id"]}"'}).json()
+    searched = scim.post("/Groups/.search", {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": 'displayName sw "s"'}).json()
+    no_members = scim.get("/Groups", params={"excludedAttributes": "members"}).json()
+
+    assert [g["id"] for g in by_name["Resources"]] == [engineering["id"]]
+    assert [g["id"] for g in by_member["Resources"]] == [engineering["id"]]
+    assert [g["displayName"] for g in searched["Resources"]] == ["Sales"]
+    assert all("members" not in g for g in no_members["Resources"]) and no_members["totalResults"] == 2
+
+
+def test_user_groups_filter(scim, people):
+    group = scim.create_group("Engineering", [people["Bob"]["id"]]).json()
+    assert names(scim.get("/Users", params={"filter": f'groups.value eq "{group["id"]}"'})) == ["Bob@acme.example"]

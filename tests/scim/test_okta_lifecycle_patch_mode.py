@@ -1,0 +1,190 @@
+"""The PATCH shapes of Okta's OIN apps and test suites, and Microsoft Entra ID's quirks."""
+
+from __future__ import annotations
+
+from directory.models import GroupMembership
+from tests.scim_client import ENTERPRISE_SCHEMA
+
+
+def test_path_less_replace_deactivates_and_reactivates_keeping_the_id(scim):
+    user = scim.create_user("pat@acme.example").json()
+
+    off = scim.patch(f"/Users/{user['id']}", [{"op": "replace", "value": {"active": False}}])
+    on = scim.patch(f"/Users/{user['id']}", [{"op": "replace", "value": {"active": True}}])
+
+    assert off.status_code == 200 and off.json()["active"] is False
+    assert on.status_code == 200 and on.json()["active"] is True
+    assert on.json()["id"] == user["id"] and on.json()["userName"] == "pat@acme.example"
+
+
+def test_path_less_replace_with_a_partial_resource_changes_only_what_it_names(scim):
+    user = scim.create_user("pat@acme.example", "Pat", "Smith", title="Analyst").json()
+
+    patched = scim.patch(
+        f"/Users/{user['id']}",
+        [{"op": "replace", "value": {"name": {"givenName": "Patricia"}, "displayName": "Patricia Smith"}}],
+    ).json()
+
+    assert patched["name"] == {"givenName": "Patricia", "familyName": "Smith"}
+    assert patched["displayName"] == "Patricia Smith" and patched["title"] == "Analyst"
+
+
+def test_replace_add_and_remove_on_paths(scim):
+    user = scim.create_user("pat@acme.example").json()
+    path = f"/Users/{user['id']}"
+
+    scim.patch(path, [{"op": "replace", "path": "name.familyName", "value": "Jones"}])
+    scim.patch(path, [{"op": "add", "path": "title", "value": "Lead"}])
+    scim.patch(path, [{"op": "add", "path": "phoneNumbers", "value": [{"value": "+1 555 0100", "type": "work"}]}])
+    scim.patch(path, [{"op": "replace", "path": 'emails[type eq "work"].value', "value": "pat.jones@acme.example"}])
+    scim.patch(path, [{"op": "add", "path": f"{ENTERPRISE_SCHEMA}:department", "value": "Finance"}])
+    after_add = scim.get(path).json()
+    scim.patch(path, [{"op": "remove", "path": "title"}, {"op": "remove", "path": 'phoneNumbers[type eq "work"]'}])
+    after_remove = scim.get(path).json()
+
+    assert after_add["name"]["familyName"] == "Jones" and after_add["title"] == "Lead"
+    assert after_add["phoneNumbers"] == [{"value": "+1 555 0100", "type": "work"}]
+    assert after_add["emails"] == [{"value": "pat.jones@acme.example", "type": "work", "primary": True}]
+    assert after_add[ENTERPRISE_SCHEMA] == {"department": "Finance"}
+    assert ENTERPRISE_SCHEMA in after_add["schemas"]
+    assert "title" not in after_remove and "phoneNumbers" not in after_remove
+    assert after_remove[ENTERPRISE_SCHEMA] == {"department": "Finance"}
+
+
+def test_patch_accepts_a_204_style_client_and_answers_200_with_the_resource(scim):
+    user = scim.create_user("pat@acme.example").json()
+    response = scim.patch(f"/Users/{user['id']}", [{"op": "replace", "path": "displayName", "value": "P"}])
+    assert response.status_code == 200
+    assert response.json()["displayName"] == "P"
+    assert response.headers["ETag"] == response.json()["meta"]["version"]
+
+
+def test_removing_user_name_is_refused_and_changes_nothing(scim):
+    user = scim.create_user("pat@acme.example").json()
+    response = scim.patch(f"/Users/{user['id']}", [{"op": "remove", "path": "userName"}])
+    assert response.status_code == 400 and response.json()["scimType"] == "mutability"
+    assert scim.get(f"/Users/{user['id']}").json()["userName"] == "pat@acme.example"
+
+
+def test_okta_group_patches_add_remove_rename_and_replace_members(scim):
+    ann = scim.create_user("ann@acme.example").json()
+    bob = scim.create_user("bob@acme.example").json()
+    cat = scim.create_user("cat@acme.example").json()
+    group = scim.create_group("Engineering").json()
+    path = f"/Groups/{group['id']}"
+
+    added = scim.patch(
+        path,
+        [
+            {"op": "add", "path": "members", "value": [{"value": ann["id"], "display": ann["userName"]}]},
+            {"op": "add", "path": "members", "value": [{"value": bob["id"], "display": bob["userName"]}]},
+        ],
+    )
+    assert added.status_code == 200
+    assert {m["value"] for m in added.json()["members"]} == {ann["id"], bob["id"]}
+
+    again = scim.patch(path, [{"op": "add", "path": "members", "value": [{"value": ann["id"]}]}])
+    assert again.status_code == 200 and len(again.json()["members"]) == 2
+
+    removed = scim.patch(path, [{"op": "remove", "path": f'members[value eq "{ann["id"]}"]'}])
+    assert [m["value"] for m in removed.json()["members"]] == [bob["id"]]
+
+    renamed = scim.patch(path, [{"op": "replace", "value": {"id": group["id"], "displayName": "Platform"}}])
+    assert renamed.status_code == 200 and renamed.json()["displayName"] == "Platform"
+
+    replaced = scim.patch(path, [{"op": "replace", "path": "members", "value": [{"value": cat["id"]}]}])
+    assert [m["value"] for m in replaced.json()["members"]] == [cat["id"]]
+
+    path_less = scim.patch(
+        path, [{"op": "replace", "value": {"members": [{"value": ann["id"]}], "id": group["id"], "displayName": "Platform"}}]
+    )
+    assert [m["value"] for m in path_less.json()["members"]] == [ann["id"]]
+
+    emptied = scim.patch(path, [{"op": "remove", "path": "members"}])
+    assert emptied.json()["members"] == []
+
+
+def test_unknown_and_foreign_member_ids_are_a_400_naming_them_and_nothing_changes(scim, scim_globex):
+    ann = scim.create_user("ann@acme.example").json()
+    stranger = scim_globex.create_user("stranger@globex.example").json()
+    group = scim.create_group("Engineering", [ann["id"]]).json()
+
+    response = scim.patch(
+        f"/Groups/{group['id']}",
+        [{"op": "add", "path": "members", "value": [{"value": stranger["id"]}, {"value": "not-an-id"}]}],
+    )
+
+    body = response.json()
+    assert response.status_code == 400 and body["scimType"] == "invalidValue"
+    assert stranger["id"] in body["detail"] and "not-an-id" in body["detail"]
+    assert GroupMembership.objects.count() == 1
+    put = scim.put(f"/Groups/{group['id']}", {"displayName": "Engineering", "members": [{"value": stranger["id"]}]})
+    assert put.status_code == 400 and GroupMembership.objects.count() == 1
+    post = scim.create_group("Other", [stranger["id"]])
+    assert post.status_code == 400 and post.json()["scimType"] == "invalidValue"
+
+
+def test_entra_capitalised_ops_string_booleans_and_single_attribute_adds(scim):
+    user = scim.create_user("entra@acme.example").json()
+    path = f"/Users/{user['id']}"
+
+    off = scim.patch(path, [{"op": "Replace", "path": "active", "value": "False"}])
+    ext = scim.patch(path, [{"op": "Add", "path": "externalId", "value": "entra-object-id"}])
+    mail = scim.patch(path, [{"op": "Replace", "path": 'emails[type eq "work"].value', "value": "e@acme.example"}])
+    on = scim.patch(path, [{"op": "replace", "value": {"active": "True"}}])
+    ent = scim.patch(path, [{"op": "Add", "path": f"{ENTERPRISE_SCHEMA}:manager", "value": {"value": "boss-id"}}])
+
+    assert off.status_code == 200 and off.json()["active"] is False
+    assert ext.json()["externalId"] == "entra-object-id"
+    assert mail.json()["emails"][0]["value"] == "e@acme.example"
+    assert on.json()["active"] is True
+    assert ent.json()[ENTERPRISE_SCHEMA]["manager"] == {"value": "boss-id"}
+
+
+def test_entra_group_member_removal_with_a_value_list_and_rename_by_path(scim):
+    ann = scim.create_user("ann@acme.example").json()
+    bob = scim.create_user("bob@acme.example").json()
+    group = scim.create_group("Sales", [ann["id"], bob["id"]]).json()
+    path = f"/Groups/{group['id']}"
+
+    removed = scim.patch(path, [{"op": "Remove", "path": "members", "value": [{"value": ann["id"]}]}])
+    renamed = scim.patch(path, [{"op": "Replace", "path": "displayName", "value": "Sales EMEA"}])
+    excluded = scim.get(path, params={"excludedAttributes": "members"}).json()
+
+    assert [m["value"] for m in removed.json()["members"]] == [bob["id"]]
+    assert renamed.json()["displayName"] == "Sales EMEA"
+    assert "members" not in excluded and excluded["displayName"] == "Sales EMEA"
+
+
+def test_a_bad_operation_rolls_back_the_whole_patch(scim):
+    ann = scim.create_user("ann@acme.example").json()
+    group = scim.create_group("Ops").json()
+
+    response = scim.patch(
+        f"/Groups/{group['id']}",
+        [
+            {"op": "add", "path": "members", "value": [{"value": ann["id"]}]},
+            {"op": "frobnicate", "path": "members", "value": []},
+        ],
+    )
+
+    assert response.status_code == 400 and response.json()["scimType"] == "invalidSyntax"
+    assert scim.get(f"/Groups/{group['id']}").json()["members"] == []
+
+
+def test_patch_errors_name_the_problem(scim):
+    user = scim.create_user("pat@acme.example").json()
+    path = f"/Users/{user['id']}"
+    cases = [
+        ({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"]}, "invalidSyntax"),
+        ({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "remove"}]}, "noTarget"),
+        ({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "value": "x"}]}, "invalidValue"),
+        ({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "emails[type eq", "value": "x"}]}, "invalidPath"),
+        ({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "active", "value": "maybe"}]}, "invalidValue"),
+        ({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": "nope"}, "invalidSyntax"),
+    ]
+    for body, scim_type in cases:
+        response = scim.patch(path, body=body)
+        assert response.status_code == 400, body
+        assert response.json()["scimType"] == scim_type, (body, response.json())
+        assert response.json()["detail"]
