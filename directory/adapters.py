@@ -29,7 +29,6 @@ from directory.scim_schema import (
     ENTERPRISE_SCHEMA,
     GROUP_SCHEMA,
     READ_ONLY,
-    USER_ATTRIBUTES,
     USER_MULTI_VALUED,
     USER_OTHER_MULTI_VALUED,
     USER_SCHEMA,
@@ -548,6 +547,11 @@ class UserAdapter(ScimAdapterMixin, SCIMUser):
             return
         if attribute == "userName":
             raise BadRequestError("userName is required and cannot be removed.", scim_type="mutability")
+        if attribute == "active":
+            raise BadRequestError(
+                "active cannot be removed; replace it with false to deactivate the user.",
+                scim_type="mutability",
+            )
         sub = self._sub_name(path, attribute)
         if path.value_filter is not None:
             matches = self._matching(container, attribute, path, create=False)
@@ -604,14 +608,15 @@ class GroupAdapter(ScimAdapterMixin, SCIMGroup):
         rows = (
             prefetched
             if prefetched is not None
-            else self.obj.memberships.order_by("id").values_list(
-                "user__scim_id", "user__user_name"
-            )
+            else self.obj.memberships.order_by("id").values_list("user__scim_id", "display")
         )
-        return [
-            {"value": str(scim_id), "display": user_name, "type": "User", "$ref": f"{base}/Users/{scim_id}"}
-            for scim_id, user_name in rows
-        ]
+        members = []
+        for scim_id, display in rows:
+            member = {"value": str(scim_id), "$ref": f"{base}/Users/{scim_id}", "type": "User"}
+            if display:
+                member["display"] = display
+            members.append(member)
+        return members
 
     def from_dict(self, d: dict) -> None:
         self.validate_dict(d)

@@ -216,6 +216,8 @@ class GroupMembership(models.Model):
 
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(DirectoryUser, on_delete=models.CASCADE, related_name="memberships")
+    # The member's "display" exactly as the identity provider sent it (often its userName).
+    display = models.CharField(max_length=320, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -120,7 +120,7 @@ def parse_filter_ast(text: str) -> ast.AST:
     try:
         return SCIMParser().parse(SCIMLexer().tokenize(text))
     except Exception as exc:  # the parser raises bare Exceptions and SCIMParserError alike
-        raise invalid_filter(f"The filter {text!r} is not valid SCIM filter syntax ({exc}).")
+        raise invalid_filter(f"The filter {text!r} is not valid SCIM filter syntax ({exc}).") from None
 
 
 @dataclass

@@ -6,6 +6,8 @@ client (filters, PATCH paths, attributes=, sortBy) resolves it through ``canonic
 
 from __future__ import annotations
 
+import copy
+
 from django.conf import settings
 from django_scim.constants import SchemaURI
 from django_scim.schemas import ALL as LIBRARY_SCHEMAS
@@ -183,13 +185,46 @@ def resource_types(base_url: str) -> list[dict]:
 
 _SERVED_SCHEMAS = {USER_SCHEMA, GROUP_SCHEMA, ENTERPRISE_SCHEMA}
 
+_MEMBER_DISPLAY = {
+    "name": "display",
+    "type": "string",
+    "multiValued": False,
+    "description": "A human-readable name for the member, as the client sent it.",
+    "required": False,
+    "caseExact": False,
+    "mutability": "readWrite",
+    "returned": "default",
+    "uniqueness": "none",
+}
+
+
+def _attribute(document: dict, name: str) -> dict:
+    return next(a for a in document["attributes"] if a["name"] == name)
+
+
+def _as_served(schema: dict) -> dict:
+    """The library's copy of the RFC 7643 schema, corrected to what this server does."""
+    document = copy.deepcopy(schema)
+    document["schemas"] = ["urn:ietf:params:scim:schemas:core:2.0:Schema"]
+    if document["id"] == GROUP_SCHEMA:
+        # RFC 7643 says displayName is REQUIRED in prose; the schema table says otherwise.
+        _attribute(document, "displayName")["required"] = True
+        members = _attribute(document, "members")
+        if not any(sub["name"] == "display" for sub in members["subAttributes"]):
+            members["subAttributes"].append(dict(_MEMBER_DISPLAY))
+    if document["id"] == USER_SCHEMA:
+        # Every user is active or not; "active" can be set but never left unassigned.
+        _attribute(document, "active")["required"] = True
+        _attribute(document, "userName")["uniqueness"] = "server"
+    return document
+
 
 def schemas(base_url: str) -> list[dict]:
     documents = []
     for schema in LIBRARY_SCHEMAS:
         if schema.get("id") not in _SERVED_SCHEMAS:
             continue
-        document = dict(schema)
+        document = _as_served(schema)
         document["meta"] = {
             "resourceType": "Schema",
             "location": f"{base_url}/Schemas/{schema['id']}",

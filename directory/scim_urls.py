@@ -26,6 +26,6 @@ urlpatterns = [
         scim_views.ResourceTypesView.as_view(),
         name="resource-types",
     ),
-    re_path(r"^(?:Bulk|Me)(?:/.*)?$", scim_views.NotImplementedView.as_view(), name="unsupported"),
+    re_path(r"^(?:Bulk|Me|\.search)(?:/.*)?$", scim_views.NotImplementedView.as_view(), name="unsupported"),
     re_path(r"^.*$", scim_views.UnknownEndpointView.as_view(), name="unknown"),
 ]

@@ -473,10 +473,10 @@ class GroupsView(ResourceView):
         members = (
             GroupMembership.objects.filter(group__in=[g.pk for g in objects])
             .order_by("group_id", "id")
-            .values_list("group_id", "user__scim_id", "user__user_name")
+            .values_list("group_id", "user__scim_id", "display")
         )
-        for group_id, scim_id, user_name in members:
-            rows[group_id].append((scim_id, user_name))
+        for group_id, scim_id, display in members:
+            rows[group_id].append((scim_id, display))
         for group in objects:
             group.member_rows = rows[group.pk]
 
@@ -551,6 +551,7 @@ class ResourceTypesView(DiscoveryView):
         raise NotFoundError(uuid)
 
 
+@method_decorator(csrf_exempt, name="dispatch")
 class NotImplementedView(ScimView):
     """/Bulk and /Me: features we do not offer (RFC 7644 asks for 501)."""
 
@@ -562,6 +563,7 @@ class NotImplementedView(ScimView):
         )
 
 
+@method_decorator(csrf_exempt, name="dispatch")
 class UnknownEndpointView(ScimView):
     requires_key = False
 

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from directory.errors import DirectoryError
-from directory.models import Account, DirectoryUser, Group, GroupMembership, UserEmail
+from directory.models import DirectoryUser, Group, GroupMembership, UserEmail
 
 MAX_NAMED_IN_ERROR = 10
 
@@ -25,8 +25,8 @@ class EmailAddress:
 
 
 def _user_name_taken(user: DirectoryUser) -> bool:
-    clash = DirectoryUser.objects.for_account(user.account).filter(
-        user_name__uexact=user.user_name
+    clash = DirectoryUser.objects.filter(
+        account_id=user.account_id, deleted_at__isnull=True, user_name__uexact=user.user_name
     )
     if user.pk:
         clash = clash.exclude(pk=user.pk)
@@ -112,43 +112,45 @@ def user_delete(*, user: DirectoryUser) -> None:
 # --- groups -------------------------------------------------------------------------------
 
 
-def _member_value(item) -> str:
+def _member_value(item) -> tuple[str, str]:
+    """(id, display) of one member as a client sent it."""
+    display = ""
     if isinstance(item, dict):
         value = next((v for k, v in item.items() if k.lower() == "value"), None)
+        display = next((v for k, v in item.items() if k.lower() == "display"), None) or ""
     else:
         value = item
     if not isinstance(value, str) or not value.strip():
         raise DirectoryError(
             "Each member needs a 'value' holding the user's id.", scim_type="invalidValue"
         )
-    return value.strip()
+    if not isinstance(display, str):
+        raise DirectoryError("A member's 'display' must be a string.", scim_type="invalidValue")
+    return value.strip(), display[:320]
 
 
 def resolve_members(
-    *, account: Account, members: Iterable, include_deleted: bool = False
-) -> set[int]:
-    """Map SCIM member values (our user ids) to user primary keys, all in ``account``.
+    *, account_id: int, members: Iterable, include_deleted: bool = False
+) -> dict[int, str]:
+    """Map SCIM members (our user ids) to {user primary key: display as sent}, all in ``account``.
 
     Unknown ids, malformed ids and ids of another account are one 400 invalidValue that names
     them; nothing is written.
     """
-    values = {_member_value(item) for item in members}
-    if not values:
-        return set()
+    displays = dict(_member_value(item) for item in members)
+    if not displays:
+        return {}
     parsed: dict[uuid.UUID, str] = {}
     bad: list[str] = []
-    for value in values:
+    for value in displays:
         try:
             parsed[uuid.UUID(value)] = value
         except ValueError:
             bad.append(value)
-    users = DirectoryUser.objects.filter(account=account)
+    users = DirectoryUser.objects.filter(account_id=account_id)
     if not include_deleted:
         users = users.filter(deleted_at__isnull=True)
-    found = dict(
-        users.filter(scim_id__in=list(parsed))
-        .values_list("scim_id", "pk")
-    )
+    found = dict(users.filter(scim_id__in=list(parsed)).values_list("scim_id", "pk"))
     bad.extend(value for key, value in parsed.items() if key not in found)
     if bad:
         bad.sort()
@@ -158,11 +160,11 @@ def resolve_members(
             f"These members are not users of this account: {named}{more}.",
             scim_type="invalidValue",
         )
-    return set(found.values())
+    return {pk: displays[parsed[key]] for key, pk in found.items()}
 
 
 def _group_name_taken(group: Group) -> bool:
-    clash = Group.objects.for_account(group.account).filter(display_name__uexact=group.display_name)
+    clash = Group.objects.filter(account_id=group.account_id, display_name__uexact=group.display_name)
     if group.pk:
         clash = clash.exclude(pk=group.pk)
     return clash.exists()
@@ -195,7 +197,7 @@ def group_save(*, group: Group, members: list | None) -> MembershipChange:
     """
     if _group_name_taken(group):
         raise _name_conflict(group)
-    member_ids = resolve_members(account=group.account, members=members) if members else set()
+    wanted = resolve_members(account_id=group.account_id, members=members) if members else {}
     group.last_modified_at = timezone.now()
     try:
         with transaction.atomic():
@@ -204,28 +206,37 @@ def group_save(*, group: Group, members: list | None) -> MembershipChange:
         raise _name_conflict(group) from None
     if members is None:
         return MembershipChange()
-    return _set_members(group, member_ids)
+    return _set_members(group, wanted)
 
 
-def _set_members(group: Group, member_ids: set[int]) -> MembershipChange:
-    current = set(group.memberships.values_list("user_id", flat=True))
-    to_add = member_ids - current
-    to_remove = current - member_ids
+def _set_members(group: Group, wanted: dict[int, str]) -> MembershipChange:
+    """Change only the difference between the current members and ``wanted``."""
+    current = dict(group.memberships.values_list("user_id", "display"))
+    to_add = wanted.keys() - current.keys()
+    to_remove = current.keys() - wanted.keys()
+    relabelled = [
+        user_id for user_id in wanted.keys() & current.keys() if wanted[user_id] != current[user_id]
+    ]
     if to_remove:
         group.memberships.filter(user_id__in=to_remove).delete()
     if to_add:
         GroupMembership.objects.bulk_create(
-            (GroupMembership(group=group, user_id=user_id) for user_id in to_add),
+            (GroupMembership(group=group, user_id=u, display=wanted[u]) for u in to_add),
             ignore_conflicts=True,
             batch_size=5000,
         )
+    if relabelled:
+        rows = list(group.memberships.filter(user_id__in=relabelled))
+        for row in rows:
+            row.display = wanted[row.user_id]
+        GroupMembership.objects.bulk_update(rows, ["display"], batch_size=5000)
     return MembershipChange(added=len(to_add), removed=len(to_remove))
 
 
 @transaction.atomic
 def group_members_replace(*, group: Group, members: list) -> MembershipChange:
     """Make ``members`` the whole membership, changing only the difference. Lock held."""
-    change = _set_members(group, resolve_members(account=group.account, members=members))
+    change = _set_members(group, resolve_members(account_id=group.account_id, members=members))
     if change.added or change.removed:
         group.touch()
     return change
@@ -234,15 +245,15 @@ def group_members_replace(*, group: Group, members: list) -> MembershipChange:
 @transaction.atomic
 def group_members_add(*, group: Group, members: list) -> MembershipChange:
     """Add members, keeping the existing ones (adding a member twice is not an error)."""
-    member_ids = resolve_members(account=group.account, members=members)
-    if not member_ids:
+    wanted = resolve_members(account_id=group.account_id, members=members)
+    if not wanted:
         return MembershipChange()
     existing = set(
-        group.memberships.filter(user_id__in=member_ids).values_list("user_id", flat=True)
+        group.memberships.filter(user_id__in=wanted.keys()).values_list("user_id", flat=True)
     )
-    new_ids = member_ids - existing
+    new_ids = wanted.keys() - existing
     GroupMembership.objects.bulk_create(
-        (GroupMembership(group=group, user_id=user_id) for user_id in new_ids),
+        (GroupMembership(group=group, user_id=u, display=wanted[u]) for u in new_ids),
         ignore_conflicts=True,
     )
     if new_ids:
@@ -259,8 +270,8 @@ def group_members_remove(*, group: Group, members: list | None) -> MembershipCha
     """
     memberships = group.memberships.all()
     if members is not None:
-        user_ids = resolve_members(account=group.account, members=members, include_deleted=True)
-        memberships = memberships.filter(user_id__in=user_ids)
+        user_ids = resolve_members(account_id=group.account_id, members=members, include_deleted=True)
+        memberships = memberships.filter(user_id__in=user_ids.keys())
     removed, _ = memberships.delete()
     if removed:
         group.touch()

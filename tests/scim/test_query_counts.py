@@ -1,0 +1,103 @@
+"""Queries per SCIM request are constant in the number of rows."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from directory.models import DirectoryUser, Group, GroupMembership, UserEmail
+
+LOOKUP = 2  # the key, and its throttled last-used write
+PAGE_USERS = LOOKUP + 4  # count, page, emails, memberships+groups
+PAGE_GROUPS = LOOKUP + 3  # count, page, members
+
+
+def make_users(account, count: int, start: int = 0) -> list[DirectoryUser]:
+    users = DirectoryUser.objects.bulk_create(
+        DirectoryUser(account=account, user_name=f"user{i}@acme.example", given_name="U", family_name=str(i))
+        for i in range(start, start + count)
+    )
+    UserEmail.objects.bulk_create(
+        UserEmail(user=u, account=account, value=u.user_name, type="work", is_primary=True) for u in users
+    )
+    return users
+
+
+def make_groups(account, users, count: int) -> list[Group]:
+    groups = Group.objects.bulk_create(Group(account=account, display_name=f"Group {i}") for i in range(count))
+    GroupMembership.objects.bulk_create(GroupMembership(group=g, user=u) for g in groups for u in users)
+    return groups
+
+
+@pytest.mark.parametrize("size", [3, 60])
+def test_user_list_and_filter_queries_do_not_grow_with_rows(acme, acme_key, scim_client, django_assert_max_num_queries, size):
+    users = make_users(acme, size)
+    make_groups(acme, users[:5], 3)
+
+    with django_assert_max_num_queries(PAGE_USERS):
+        page = scim_client("GET", "/Users?startIndex=1&count=100")
+    with django_assert_max_num_queries(PAGE_USERS):
+        filtered = scim_client("GET", '/Users?filter=userName sw "user" and emails.value co "acme"&count=50')
+    with django_assert_max_num_queries(PAGE_USERS):
+        lookup = scim_client("GET", '/Users?filter=userName eq "USER1@acme.example"&startIndex=1&count=100')
+
+    assert page.json()["itemsPerPage"] == size
+    assert filtered.json()["totalResults"] == size
+    assert lookup.json()["totalResults"] == 1
+
+
+@pytest.mark.parametrize("size", [2, 40])
+def test_group_list_and_get_queries_do_not_grow_with_members(acme, acme_key, scim_client, django_assert_max_num_queries, size):
+    users = make_users(acme, size)
+    groups = make_groups(acme, users, 5)
+
+    with django_assert_max_num_queries(PAGE_GROUPS):
+        page = scim_client("GET", "/Groups?startIndex=1&count=100")
+    with django_assert_max_num_queries(PAGE_GROUPS):
+        by_name = scim_client("GET", '/Groups?filter=displayName eq "group 3"')
+    with django_assert_max_num_queries(LOOKUP + 2):
+        one = scim_client("GET", f"/Groups/{groups[0].scim_id}")
+    with django_assert_max_num_queries(LOOKUP + 1):
+        bare = scim_client("GET", f"/Groups/{groups[0].scim_id}?excludedAttributes=members")
+
+    assert page.json()["totalResults"] == 5
+    assert len(page.json()["Resources"][0]["members"]) == size
+    assert by_name.json()["totalResults"] == 1
+    assert len(one.json()["members"]) == size and "members" not in bare.json()
+
+
+@pytest.mark.parametrize("size", [2, 50])
+def test_group_member_patch_and_put_queries_do_not_grow_with_members(acme, acme_key, scim_client, django_assert_max_num_queries, size):
+    users = make_users(acme, size + 10)
+    group = make_groups(acme, users[:size], 1)[0]
+    newcomers = [{"value": str(u.scim_id)} for u in users[size:]]
+    patch = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [
+            {"op": "add", "path": "members", "value": newcomers},
+            {"op": "remove", "path": f'members[value eq "{users[0].scim_id}"]'},
+        ],
+    }
+    everyone_but_one = [{"value": str(u.scim_id)} for u in users[1:]]
+
+    with django_assert_max_num_queries(24):
+        patched = scim_client("PATCH", f"/Groups/{group.scim_id}", json.dumps(patch))
+    with django_assert_max_num_queries(24):
+        put = scim_client("PUT", f"/Groups/{group.scim_id}", json.dumps({"displayName": "Group 0", "members": everyone_but_one[:-1]}))
+
+    assert patched.status_code == 200 and len(patched.json()["members"]) == size + 9
+    assert put.status_code == 200 and len(put.json()["members"]) == size + 8
+
+
+def test_user_writes_use_a_fixed_number_of_queries(acme, acme_key, scim_client, django_assert_max_num_queries):
+    make_users(acme, 30)
+    body = {"userName": "new@acme.example", "name": {"givenName": "N", "familyName": "U"}, "emails": [{"value": "new@acme.example", "primary": True}]}
+
+    with django_assert_max_num_queries(16):
+        created = scim_client("POST", "/Users", json.dumps(body))
+    user_id = created.json()["id"]
+    with django_assert_max_num_queries(18):
+        patched = scim_client("PATCH", f"/Users/{user_id}", json.dumps({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "value": {"active": False}}]}))
+
+    assert created.status_code == 201 and patched.json()["active"] is False
