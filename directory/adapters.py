@@ -135,6 +135,7 @@ class ScimAdapterMixin:
         super().__init__(obj, request=request)
         self.selection = selection or AttributeSelection(None, frozenset())
         self.actions: list[Action] = []
+        self._document: dict | None = None
 
     @property
     def location(self) -> str:
@@ -156,6 +157,16 @@ class ScimAdapterMixin:
     def validate_dict(self, d) -> None:
         if not isinstance(d, dict):
             raise BadRequestError("The request body must be a JSON object.", scim_type="invalidSyntax")
+        declared = _get(d, "schemas")
+        if declared is None or self._document is not None:
+            return  # clients that leave "schemas" out are served; PATCH documents are ours
+        if not isinstance(declared, list) or not any(
+            isinstance(uri, str) and uri.lower() == self.schema.lower() for uri in declared
+        ):
+            raise BadRequestError(
+                f"'schemas' must include {self.schema} for a {self.resource_type}.",
+                scim_type="invalidSyntax",
+            )
 
     def _default_validate_op(self, path, value, operation) -> None:
         """Values are checked where they are applied, with the attribute's name in the error."""
@@ -212,7 +223,6 @@ class UserAdapter(ScimAdapterMixin, SCIMUser):
     def __init__(self, obj, request=None, selection: AttributeSelection | None = None):
         super().__init__(obj, request=request, selection=selection)
         self.emails_to_save: list[services.EmailAddress] | None = None
-        self._document: dict | None = None
 
     # --- reading ---------------------------------------------------------------------------
 

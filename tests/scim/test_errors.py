@@ -123,3 +123,11 @@ def test_requests_without_a_body_content_type_on_get_are_fine(live_server, acme_
         timeout=10,
     )
     assert response.status_code == 200
+
+
+def test_a_body_declaring_another_resource_schema_is_invalid_syntax(scim):
+    group_body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "userName": "x@acme.example"}
+    response = scim.post("/Users", group_body)
+    assert_scim_error(response, 400, "invalidSyntax")
+    assert "urn:ietf:params:scim:schemas:core:2.0:User" in response.json()["detail"]
+    assert scim.post("/Users", {"userName": "no.schemas@acme.example"}).status_code == 201
