@@ -14,7 +14,7 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db import DatabaseError, InterfaceError, OperationalError, transaction
+from django.db import DatabaseError, DataError, InterfaceError, OperationalError, transaction
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
@@ -81,14 +81,20 @@ def client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-def _json_depth_ok(value, depth: int = 0) -> bool:
+def _check_json(value, depth: int = 0) -> None:
+    """Refuse what no column can hold: absurd nesting, and NUL characters in text."""
     if depth > MAX_JSON_DEPTH:
-        return False
-    if isinstance(value, dict):
-        return all(_json_depth_ok(v, depth + 1) for v in value.values())
-    if isinstance(value, list):
-        return all(_json_depth_ok(v, depth + 1) for v in value)
-    return True
+        raise BadRequestError("The request body is nested too deeply.", scim_type="invalidSyntax")
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise BadRequestError("Text values cannot contain NUL characters.", scim_type="invalidValue")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_json(key, depth + 1)
+            _check_json(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_json(item, depth + 1)
 
 
 def parse_json_body(request: HttpRequest) -> dict:
@@ -110,8 +116,7 @@ def parse_json_body(request: HttpRequest) -> dict:
         raise BadRequestError(f"The request body is not valid JSON: {exc}.", scim_type="invalidSyntax") from None
     if not isinstance(body, dict):
         raise BadRequestError("The request body must be a JSON object.", scim_type="invalidSyntax")
-    if not _json_depth_ok(body):
-        raise BadRequestError("The request body is nested too deeply.", scim_type="invalidSyntax")
+    _check_json(body)
     return body
 
 
@@ -136,6 +141,13 @@ class ScimView(View):
             return self.failed(request, as_scim_error(exc), kwargs)
         except RequestDataTooBig:
             return self.failed(request, self.too_large(), kwargs)
+        except DataError:
+            # A value slipped past validation that the database refuses: the client's input.
+            return self.failed(
+                request,
+                BadRequestError("A value in the request cannot be stored.", scim_type="invalidValue"),
+                kwargs,
+            )
         except (OperationalError, InterfaceError) as exc:
             logger.warning("SCIM request failed: database unavailable (%s)", type(exc).__name__)
             return error_response(
@@ -197,10 +209,12 @@ class ScimView(View):
         )
 
     def failed(self, request: HttpRequest, exc: SCIMException, kwargs: dict) -> HttpResponse:
-        if self.principal is not None and request.method in ("POST", "PUT", "PATCH", "DELETE"):
-            action = self.failure_action(request, kwargs)
-            if action:
-                try:
+        writes = ("POST", "PUT", "PATCH", "DELETE")
+        is_write = self.principal is not None and request.method in writes
+        action = self.failure_action(request, kwargs) if is_write else None
+        if action:
+            try:
+                with transaction.atomic():
                     event_record(
                         account=self.principal.account,
                         instance=self.principal.instance,
@@ -211,8 +225,8 @@ class ScimView(View):
                         detail=str(exc.detail),
                         client_ip=client_ip(request),
                     )
-                except DatabaseError:
-                    logger.warning("Could not record a failed provisioning event.")
+            except DatabaseError:
+                logger.warning("Could not record a failed provisioning event.")
         return error_response(exc)
 
     def failure_action(self, request: HttpRequest, kwargs: dict) -> str | None:
@@ -336,6 +350,8 @@ class ResourceView(ScimView):
         if text is not None:
             if not isinstance(text, str) or not text.strip():
                 raise BadRequestError("The filter is empty.", scim_type="invalidFilter")
+            if "\x00" in text:
+                raise BadRequestError("The filter contains a NUL character.", scim_type="invalidFilter")
             compiled = self.compile_filter(text)
             queryset = queryset.filter(compiled.q)
             if compiled.needs_distinct:

@@ -167,10 +167,15 @@ def event_record(
         instance=instance,
         action=action,
         target_type=target_type,
-        target_id=target_id,
-        target_display=target_display[:320],
+        target_id=_storable(target_id, 64),
+        target_display=_storable(target_display, 320),
         outcome=outcome,
         status_code=status_code,
-        detail=detail[:500],
+        detail=_storable(detail, 500),
         client_ip=client_ip,
     )
+
+
+def _storable(text: str, max_length: int) -> str:
+    """Event text comes from clients: cut to the column and drop NULs PostgreSQL refuses."""
+    return text.replace("\x00", "")[:max_length]

@@ -131,3 +131,11 @@ def test_a_body_declaring_another_resource_schema_is_invalid_syntax(scim):
     assert_scim_error(response, 400, "invalidSyntax")
     assert "urn:ietf:params:scim:schemas:core:2.0:User" in response.json()["detail"]
     assert scim.post("/Users", {"userName": "no.schemas@acme.example"}).status_code == 201
+
+
+def test_nul_characters_are_refused_not_stored(scim):
+    response = scim.post("/Users", {"userName": "nul\u0000@acme.example"})
+    assert_scim_error(response, 400, "invalidValue")
+    assert_scim_error(scim.get("/Users", params={"filter": 'userName eq "a\u0000"'}), 400, "invalidFilter")
+    assert_scim_error(scim.delete("/Users/%00" + "x" * 200), 404)
+    assert not DirectoryUser.objects.exists()
