@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path, re_path
 
+from directory.apis import AgentCheckInView
+
 
 def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
@@ -11,6 +13,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 urlpatterns = [
     re_path(r"^scim/v1(?:/+|$)", include("directory.scim_urls")),
+    path("api/agents/v1/check-in", AgentCheckInView.as_view(), name="agent-check-in"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
 ]

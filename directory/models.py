@@ -25,6 +25,10 @@ class Account(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def licensed_user_count(self) -> int:
+        """Users who hold a licence: active and not deleted."""
+        return self.users.filter(is_active=True, deleted_at__isnull=True).count()
+
 
 class AccountMember(models.Model):
     """A product login (Django user) that administers one account."""
@@ -112,6 +116,13 @@ class DirectoryUser(models.Model):
     def __str__(self) -> str:
         return self.user_name
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        user = super().from_db(db, field_names, values)
+        # Remembered so a save can tell whether the userName changed (agents match on it).
+        user.loaded_user_name = user.__dict__.get("user_name")
+        return user
+
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
@@ -125,6 +136,8 @@ class DirectoryUser(models.Model):
             return False
         self.is_active = active
         self.deactivated_at = None if active else (at or timezone.now())
+        # user_save() reads this to make agents and logins follow in the same transaction.
+        self.access_changed = True
         return True
 
     def sync_login_access(self) -> None:
@@ -208,7 +221,20 @@ class Group(models.Model):
         Group.objects.filter(pk=self.pk).update(last_modified_at=self.last_modified_at)
 
     def active_member_count(self) -> int:
+        """Members as the identity provider set them, counting only active users."""
         return self.memberships.filter(user__is_active=True, user__deleted_at__isnull=True).count()
+
+    def agent_member_count(self) -> int:
+        """Members as the product counts them: one per (unmerged) agent of an active member."""
+        return Agent.objects.counted().filter(user__memberships__group=self).count()
+
+    def pending_member_count(self) -> int:
+        """Active members with no agent yet."""
+        return (
+            self.memberships.filter(user__is_active=True, user__deleted_at__isnull=True)
+            .filter(user__agents__isnull=True)
+            .count()
+        )
 
 
 class GroupMembership(models.Model):
@@ -230,21 +256,92 @@ class GroupMembership(models.Model):
         return f"{self.user_id} in {self.group_id}"
 
 
+class AccountDomain(models.Model):
+    """A Windows (NetBIOS) domain of the account and the email domain its logons belong to.
+
+    An agent that reports ``ACME\\tyler`` matches the user ``tyler@acme.com`` when the account
+    maps ``ACME`` to ``acme.com``.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="domains")
+    netbios_name = models.CharField(max_length=64)
+    email_domain = models.CharField(max_length=255)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                Upper("netbios_name"),
+                Upper("email_domain"),
+                "account",
+                name="directory_domain_unique_per_account",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.netbios_name} → {self.email_domain}"
+
+
+class AgentQuerySet(models.QuerySet):
+    def for_account(self, account: Account) -> AgentQuerySet:
+        return self.filter(account=account)
+
+    def counted(self) -> AgentQuerySet:
+        """Agents that count as members: not merged into another, of an active user."""
+        return self.filter(
+            merged_into__isnull=True, user__is_active=True, user__deleted_at__isnull=True
+        )
+
+
 class Agent(models.Model):
-    """The monitoring agent on one computer for one logon; it may belong to a directory user."""
+    """The monitoring agent on one computer for one logon; it may belong to a directory user.
+
+    Merged agents are aliases of a primary agent (``merged_into``) and are not counted again.
+    """
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="agents")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(
         DirectoryUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="agents"
     )
     logon_name = models.CharField(max_length=320)
-    domain = models.CharField(max_length=255, blank=True)
-    machine_name = models.CharField(max_length=255, blank=True)
+    # The logon split into its parts: DOMAIN\name -> ("name", "DOMAIN"); name@dns -> ("name", "dns").
+    logon_user = models.CharField(max_length=255, blank=True)
+    logon_domain = models.CharField(max_length=255, blank=True)
+    machine_name = models.CharField(max_length=255)
+    os = models.CharField(max_length=255, blank=True)
+    is_manually_assigned = models.BooleanField(default=False)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="aliases"
+    )
+    is_uninstall_required = models.BooleanField(default=False)
     first_seen_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
 
+    objects = AgentQuerySet.as_manager()
+
     class Meta:
-        indexes = [models.Index(fields=["account", "user"], name="directory_agent_account_user")]
+        constraints = [
+            models.UniqueConstraint(
+                Upper("machine_name"),
+                Upper("logon_name"),
+                "account",
+                name="directory_agent_unique_logon_per_machine",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["account", "user"], name="directory_agent_account_user"),
+            models.Index(Upper("logon_user"), "account", name="directory_agent_logon_user"),
+        ]
 
     def __str__(self) -> str:
-        return self.logon_name
+        return f"{self.logon_name} on {self.machine_name}"
+
+    @property
+    def status(self) -> str:
+        if self.is_uninstall_required:
+            return "uninstall required"
+        if self.merged_into_id:
+            return "merged"
+        if self.user_id is None:
+            return "unassigned"
+        return "active"

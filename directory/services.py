@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from directory.agent_services import agents_follow_user_state, agents_match_user
 from directory.errors import DirectoryError
 from directory.models import DirectoryUser, Group, GroupMembership, UserEmail
 
@@ -53,6 +54,7 @@ def user_save(*, user: DirectoryUser, emails: list[EmailAddress] | None) -> Dire
         )
     if emails is not None:
         user.email = _primary_email(emails)
+    created = user.pk is None
     user.last_modified_at = timezone.now()
     try:
         with transaction.atomic():
@@ -63,20 +65,31 @@ def user_save(*, user: DirectoryUser, emails: list[EmailAddress] | None) -> Dire
             scim_type="uniqueness",
             status=409,
         ) from None
-    if emails is not None:
-        _replace_emails(user, emails)
-    user.sync_login_access()
+    renamed = created or user.user_name != getattr(user, "loaded_user_name", None)
+    emails_changed = emails is not None and _replace_emails(user, emails, created=created)
+    if renamed or emails_changed:
+        names = {user.user_name, *(e.value for e in emails or [])}
+        agents_match_user(user=user, names=names)
+    user.loaded_user_name = user.user_name
+    if getattr(user, "access_changed", False):
+        agents_follow_user_state(user=user)
+        user.sync_login_access()
+        user.access_changed = False
     return user
 
 
-def _replace_emails(user: DirectoryUser, emails: list[EmailAddress]) -> None:
-    current = [
-        (row.value, row.type, row.display, row.is_primary) for row in user.email_rows.all()
-    ]
+def _replace_emails(user: DirectoryUser, emails: list[EmailAddress], *, created: bool) -> bool:
+    """Make ``emails`` the user's addresses; returns whether anything changed."""
     wanted = [(e.value, e.type, e.display, e.is_primary) for e in emails]
-    if current == wanted:
-        return
-    user.email_rows.all().delete()
+    if created and not wanted:
+        return False
+    if not created:
+        current = [
+            (row.value, row.type, row.display, row.is_primary) for row in user.email_rows.all()
+        ]
+        if current == wanted:
+            return False
+        user.email_rows.all().delete()
     UserEmail.objects.bulk_create(
         UserEmail(
             user=user,
@@ -90,6 +103,7 @@ def _replace_emails(user: DirectoryUser, emails: list[EmailAddress]) -> None:
     )
     if hasattr(user, "_prefetched_objects_cache"):
         user._prefetched_objects_cache.pop("email_rows", None)
+    return True
 
 
 @transaction.atomic
@@ -106,6 +120,7 @@ def user_delete(*, user: DirectoryUser) -> None:
     group_ids = list(user.memberships.values_list("group_id", flat=True))
     user.memberships.all().delete()
     Group.objects.filter(pk__in=group_ids).update(last_modified_at=now)
+    agents_follow_user_state(user=user)
     user.sync_login_access()
 
 

@@ -1,6 +1,7 @@
-"""SCIM API keys: generation, parsing, hashing and constant-time comparison.
+"""API keys: generation, parsing, hashing and constant-time comparison.
 
-A key looks like ``atk_scim_<36 base62 characters><6 base62 checksum characters>``. The prefix
+A SCIM key looks like ``atk_scim_<36 base62 characters><6 base62 checksum characters>``; agent
+deployment keys are the same with ``atk_agent_``. The prefix
 lets secret scanners recognise a leaked key, the checksum lets us call a mistyped key malformed
 without a database lookup, and base62 means a double-click selects the whole key.
 """
@@ -17,11 +18,11 @@ from dataclasses import dataclass
 from django.conf import settings
 
 KEY_PREFIX = "atk_scim_"
+AGENT_KEY_PREFIX = "atk_agent_"
 ALPHABET = string.digits + string.ascii_letters
 BODY_LENGTH = 36
 CHECKSUM_LENGTH = 6
 LOOKUP_LENGTH = 8
-KEY_LENGTH = len(KEY_PREFIX) + BODY_LENGTH + CHECKSUM_LENGTH
 
 
 def _base62(number: int, width: int) -> str:
@@ -42,26 +43,22 @@ class ParsedKey:
     lookup: str
 
 
-def generate_key() -> str:
+def generate_key(prefix: str = KEY_PREFIX) -> str:
     body = "".join(secrets.choice(ALPHABET) for _ in range(BODY_LENGTH))
-    return KEY_PREFIX + body + _checksum(body)
+    return prefix + body + _checksum(body)
 
 
-def parse_key(key: str) -> ParsedKey | None:
+def parse_key(key: str, prefix: str = KEY_PREFIX) -> ParsedKey | None:
     """Return the parts of a well-formed key, or None if it cannot be one of ours."""
-    if len(key) != KEY_LENGTH or not key.startswith(KEY_PREFIX):
+    if len(key) != len(prefix) + BODY_LENGTH + CHECKSUM_LENGTH or not key.startswith(prefix):
         return None
-    body = key[len(KEY_PREFIX) : len(KEY_PREFIX) + BODY_LENGTH]
-    checksum = key[len(KEY_PREFIX) + BODY_LENGTH :]
+    body = key[len(prefix) : len(prefix) + BODY_LENGTH]
+    checksum = key[len(prefix) + BODY_LENGTH :]
     if any(char not in ALPHABET for char in body) or not hmac.compare_digest(
         checksum, _checksum(body)
     ):
         return None
     return ParsedKey(key=key, lookup=body[:LOOKUP_LENGTH])
-
-
-def lookup_prefix(key: str) -> str:
-    return key[len(KEY_PREFIX) : len(KEY_PREFIX) + LOOKUP_LENGTH]
 
 
 def digest_key(key: str) -> str:
@@ -73,5 +70,5 @@ def key_matches(key: str, digest: str) -> bool:
     return hmac.compare_digest(digest_key(key), digest)
 
 
-def masked(lookup: str) -> str:
-    return f"{KEY_PREFIX}{lookup}…"
+def masked(lookup: str, prefix: str = KEY_PREFIX) -> str:
+    return f"{prefix}{lookup}…"

@@ -11,7 +11,7 @@ from django.utils import timezone
 from directory.errors import DirectoryError
 from directory.models import Account
 from integrations import keys
-from integrations.models import ApiKey, IntegrationInstance, ProvisioningEvent
+from integrations.models import AgentKey, ApiKey, IntegrationInstance, ProvisioningEvent
 
 INSTANCE_NAME_MAX_LENGTH = 100
 
@@ -179,3 +179,28 @@ def event_record(
 def _storable(text: str, max_length: int) -> str:
     """Event text comes from clients: cut to the column and drop NULs PostgreSQL refuses."""
     return text.replace("\x00", "")[:max_length]
+
+
+@transaction.atomic
+def agent_key_regenerate(*, account: Account, created_by: AbstractBaseUser | None = None) -> str:
+    """Revoke the account's agent deployment key(s) and issue a new one, shown once."""
+    AgentKey.objects.filter(account=account, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    plaintext = keys.generate_key(keys.AGENT_KEY_PREFIX)
+    parsed = keys.parse_key(plaintext, keys.AGENT_KEY_PREFIX)
+    AgentKey.objects.create(
+        account=account, lookup=parsed.lookup, digest=keys.digest_key(plaintext), created_by=created_by
+    )
+    return plaintext
+
+
+def agent_key_authenticate(presented: str) -> tuple[AgentKey | None, str | None]:
+    """(key, None) for a usable agent key, else (None or the revoked key, why)."""
+    parsed = keys.parse_key(presented, keys.AGENT_KEY_PREFIX)
+    if parsed is None:
+        return None, "malformed"
+    for candidate in AgentKey.objects.select_related("account").filter(lookup=parsed.lookup):
+        if keys.key_matches(presented, candidate.digest):
+            if candidate.revoked_at is not None:
+                return candidate, "revoked"
+            return candidate, None
+    return None, "unknown"
