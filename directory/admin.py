@@ -2,11 +2,15 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, IntegerField, Max, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.template.response import TemplateResponse
 
-from directory import services
+from directory import agent_services, services
+from directory.errors import DirectoryError
 from directory.models import (
     Account,
+    AccountDomain,
     AccountMember,
     Agent,
     DirectoryUser,
@@ -16,11 +20,80 @@ from directory.models import (
 )
 
 
+def _count_of(queryset, field: str = "account"):
+    """A per-account COUNT as a subquery: one SQL statement for the whole changelist page."""
+    counted = (
+        queryset.filter(**{field: OuterRef("pk")})
+        .order_by()
+        .values(field)
+        .annotate(total=Count("pk"))
+        .values("total")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+class AccountDomainInline(admin.TabularInline):
+    model = AccountDomain
+    extra = 0
+
+
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
-    list_display = ("slug", "name", "created_at")
+    list_display = (
+        "slug",
+        "name",
+        "users",
+        "agents",
+        "groups",
+        "instances",
+        "last_provisioned_at",
+        "created_at",
+    )
     search_fields = ("slug", "name")
     ordering = ("slug",)
+    inlines = [AccountDomainInline]
+
+    def get_queryset(self, request):
+        from integrations.models import IntegrationInstance, ProvisioningEvent
+
+        last_event = (
+            ProvisioningEvent.objects.filter(account=OuterRef("pk"), outcome="success")
+            .order_by()
+            .values("account")
+            .annotate(last=Max("created_at"))
+            .values("last")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                user_total=_count_of(DirectoryUser.objects.filter(deleted_at__isnull=True)),
+                agent_total=_count_of(Agent.objects.all()),
+                group_total=_count_of(Group.objects.all()),
+                instance_total=_count_of(IntegrationInstance.objects.filter(deleted_at__isnull=True)),
+                last_event_at=Subquery(last_event),
+            )
+        )
+
+    @admin.display(description="Users", ordering="user_total")
+    def users(self, account: Account) -> int:
+        return account.user_total
+
+    @admin.display(description="Agents", ordering="agent_total")
+    def agents(self, account: Account) -> int:
+        return account.agent_total
+
+    @admin.display(description="Groups", ordering="group_total")
+    def groups(self, account: Account) -> int:
+        return account.group_total
+
+    @admin.display(description="Instances", ordering="instance_total")
+    def instances(self, account: Account) -> int:
+        return account.instance_total
+
+    @admin.display(description="Last provisioning", ordering="last_event_at")
+    def last_provisioned_at(self, account: Account):
+        return account.last_event_at
 
 
 @admin.register(AccountMember)
@@ -113,11 +186,120 @@ class GroupMembershipAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
 
+class AgentUserFilter(admin.SimpleListFilter):
+    title = "assignment"
+    parameter_name = "assignment"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("unassigned", "Unassigned"),
+            ("manual", "Assigned by hand"),
+            ("merged", "Merged into another agent"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "unassigned":
+            return queryset.filter(user__isnull=True)
+        if self.value() == "manual":
+            return queryset.filter(is_manually_assigned=True)
+        if self.value() == "merged":
+            return queryset.filter(merged_into__isnull=False)
+        return queryset
+
+
 @admin.register(Agent)
 class AgentAdmin(admin.ModelAdmin):
-    list_display = ("logon_name", "machine_name", "account", "user", "last_seen_at")
-    list_select_related = ("account", "user")
-    list_filter = ("account",)
-    search_fields = ("logon_name", "machine_name", "user__user_name")
-    raw_id_fields = ("account", "user")
+    list_display = (
+        "logon_name",
+        "machine_name",
+        "account",
+        "user",
+        "status",
+        "is_uninstall_required",
+        "merged_into",
+        "last_seen_at",
+    )
+    list_select_related = ("account", "user", "merged_into")
+    list_filter = (AgentUserFilter, "is_uninstall_required", "is_manually_assigned")
+    search_fields = ("logon_name", "machine_name", "user__user_name", "=public_id")
+    raw_id_fields = ("account", "user", "merged_into")
+    readonly_fields = ("public_id", "first_seen_at", "last_seen_at", "logon_user", "logon_domain")
     show_full_result_count = False
+    actions = ["merge", "unmerge", "assign_to_user"]
+
+    @admin.action(description="Merge selected agents into the first seen one")
+    def merge(self, request, queryset):
+        agents = list(queryset.order_by("first_seen_at", "id"))
+        if len(agents) < 2:
+            self.message_user(request, "Select at least two agents to merge.", messages.WARNING)
+            return None
+        confirmed = request.POST.get("confirm_across_users") == "yes"
+        try:
+            merged = agent_services.agents_merge(
+                primary=agents[0], others=agents[1:], across_users=confirmed
+            )
+        except DirectoryError as exc:
+            if exc.scim_type != "confirm":
+                self.message_user(request, exc.detail, messages.ERROR)
+                return None
+            return TemplateResponse(
+                request,
+                "admin/directory/agent/confirm_merge.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Merge agents of different users?",
+                    "agents": agents,
+                    "opts": self.model._meta,
+                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                },
+            )
+        self.message_user(
+            request, f"{merged} agent(s) merged into {agents[0]}.", messages.SUCCESS
+        )
+        return None
+
+    @admin.action(description="Unmerge selected agents")
+    def unmerge(self, request, queryset):
+        count = 0
+        for agent in queryset.filter(merged_into__isnull=False):
+            agent_services.agent_unmerge(agent=agent)
+            count += 1
+        self.message_user(request, f"{count} agent(s) unmerged.", messages.SUCCESS)
+
+    @admin.action(description="Assign selected agents to a user…")
+    def assign_to_user(self, request, queryset):
+        user_name = (request.POST.get("user_name") or "").strip()
+        agents = list(queryset)
+        accounts = {agent.account_id for agent in agents}
+        error = ""
+        if user_name:
+            if len(accounts) != 1:
+                error = "Select agents of one account."
+            else:
+                user = (
+                    DirectoryUser.objects.filter(account_id=accounts.pop(), deleted_at__isnull=True)
+                    .filter(user_name__uexact=user_name)
+                    .first()
+                )
+                if user is None:
+                    error = f"No user named {user_name!r} in that account."
+                else:
+                    for agent in agents:
+                        agent_services.agent_assign(agent=agent, user=user)
+                    self.message_user(
+                        request, f"{len(agents)} agent(s) assigned to {user}.", messages.SUCCESS
+                    )
+                    return None
+        return TemplateResponse(
+            request,
+            "admin/directory/agent/assign.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Assign agents to a user",
+                "agents": agents,
+                "error": error,
+                "user_name": user_name,
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )

@@ -66,3 +66,58 @@ def test_admin_deactivate_action_removes_access(admin_client, populated):
     )
     user.refresh_from_db()
     assert response.status_code == 302 and not user.is_active
+
+
+def test_account_list_shows_counts_without_a_query_per_row(admin_client, populated, acme, globex, django_assert_max_num_queries):
+    url = reverse("admin:directory_account_changelist")
+    with django_assert_max_num_queries(12):
+        page = admin_client.get(url).content.decode()
+    assert "acme" in page and "globex" in page
+
+
+def test_agent_actions_merge_unmerge_and_assign(admin_client, populated, acme):
+    ann = DirectoryUser.objects.get(scim_id=populated["id"])
+    bob = DirectoryUser.objects.create(account=acme, user_name="bob@acme.example")
+    first = Agent.objects.get()
+    second = Agent.objects.create(account=acme, user=ann, logon_name="ann@acme.example", machine_name="ANN-2")
+    third = Agent.objects.create(account=acme, user=bob, logon_name="bob@acme.example", machine_name="BOB")
+    url = reverse("admin:directory_agent_changelist")
+
+    admin_client.post(url, {"action": "merge", "_selected_action": [first.pk, second.pk]})
+    second.refresh_from_db()
+    assert second.merged_into == first
+
+    admin_client.post(url, {"action": "unmerge", "_selected_action": [second.pk]})
+    second.refresh_from_db()
+    assert second.merged_into is None
+
+    asked = admin_client.post(url, {"action": "merge", "_selected_action": [first.pk, third.pk]})
+    third.refresh_from_db()
+    assert asked.status_code == 200 and "different users" in asked.content.decode() and third.merged_into is None
+    admin_client.post(url, {"action": "merge", "_selected_action": [first.pk, third.pk], "confirm_across_users": "yes"})
+    third.refresh_from_db()
+    assert third.merged_into == first
+
+    form = admin_client.post(url, {"action": "assign_to_user", "_selected_action": [second.pk]})
+    assert form.status_code == 200 and 'name="user_name"' in form.content.decode()
+    admin_client.post(url, {"action": "assign_to_user", "_selected_action": [second.pk], "user_name": "BOB@acme.example"})
+    second.refresh_from_db()
+    assert second.user == bob and second.is_manually_assigned
+    unassigned = admin_client.get(url, {"assignment": "unassigned"})
+    assert unassigned.status_code == 200
+
+
+def test_regenerate_action_shows_the_new_key_once_and_revokes_the_old(admin_client, populated):
+    from integrations.services import api_key_authenticate
+
+    instance = ApiKey.objects.first().instance
+    response = admin_client.post(
+        reverse("admin:integrations_integrationinstance_changelist"),
+        {"action": "regenerate_keys", "_selected_action": [instance.pk]},
+    )
+    page = response.content.decode()
+    new_key = page.split("<code>")[1].split("</code>")[0]
+
+    assert "no-store" in response["Cache-Control"]
+    assert api_key_authenticate(new_key).api_key.instance == instance
+    assert ApiKey.objects.filter(instance=instance, revoked_at__isnull=True).count() == 1
