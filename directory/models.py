@@ -86,6 +86,14 @@ class DirectoryUser(models.Model):
     is_active = models.BooleanField(default=True)
     deactivated_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # The integration (e.g. OKTA via SCIM) that created the user; empty for users made by hand.
+    provisioned_by = models.ForeignKey(
+        "integrations.IntegrationInstance",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     # A product login this person signs in with, if any; deactivation locks it.
     login = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -126,6 +134,10 @@ class DirectoryUser(models.Model):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+    @property
+    def source_label(self) -> str:
+        return self.provisioned_by.get_kind_display() if self.provisioned_by_id else "Manual"
 
     def set_active(self, active: bool, *, at: datetime | None = None) -> bool:
         """Activate or deactivate (in memory); returns True if the state changed.
@@ -187,6 +199,13 @@ class Group(models.Model):
     display_name = models.CharField(max_length=255)
     external_id = models.CharField(max_length=255, blank=True)
     source = models.CharField(max_length=16, choices=SOURCE_CHOICES, default=SOURCE_SCIM)
+    provisioned_by = models.ForeignKey(
+        "integrations.IntegrationInstance",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     members = models.ManyToManyField(
         DirectoryUser, through="GroupMembership", related_name="member_groups"
     )

@@ -44,6 +44,7 @@ from directory.scim_schema import (
     schemas,
     service_provider_config,
 )
+from integrations.ratelimit import api_key_request_wait, authentication_failure_wait
 from integrations.services import event_record
 
 logger = logging.getLogger(__name__)
@@ -132,6 +133,7 @@ class ScimView(View):
             self.check_length(request)
             if self.requires_key:
                 self.principal = authenticate(request.META.get("HTTP_AUTHORIZATION"))
+                self.check_rate(api_key_request_wait(self.principal.api_key), "this API key")
             return super().dispatch(request, *args, **kwargs)
         except AuthenticationFailed as exc:
             return self.authentication_failed(request, exc)
@@ -162,6 +164,15 @@ class ScimView(View):
             return error_response(ScimError("The server could not complete the request.", status=500))
 
     @staticmethod
+    def check_rate(wait: int | None, what: str) -> None:
+        if wait is not None:
+            raise ScimError(
+                f"Too many requests for {what}; retry after {wait} seconds.",
+                status=429,
+                headers={"Retry-After": str(wait)},
+            )
+
+    @staticmethod
     def too_large() -> ScimError:
         return ScimError(
             f"The request body is larger than {settings.SCIM_MAX_BODY_BYTES} bytes.",
@@ -190,6 +201,13 @@ class ScimView(View):
     def authentication_failed(self, request: HttpRequest, exc: AuthenticationFailed) -> HttpResponse:
         instance = exc.api_key.instance if exc.api_key else None
         try:
+            # Over the limit, a guesser gets 429 and costs no more event rows.
+            self.check_rate(authentication_failure_wait(client_ip(request)), "this client address")
+        except ScimError as limited:
+            return error_response(limited)
+        except DatabaseError:
+            logger.warning("Could not count a failed authentication.")
+        try:
             event_record(
                 account=instance.account if instance else None,
                 instance=instance,
@@ -210,7 +228,8 @@ class ScimView(View):
 
     def failed(self, request: HttpRequest, exc: SCIMException, kwargs: dict) -> HttpResponse:
         writes = ("POST", "PUT", "PATCH", "DELETE")
-        is_write = self.principal is not None and request.method in writes
+        # A 429 is not recorded: a client over its limit must not also flood the event log.
+        is_write = self.principal is not None and request.method in writes and exc.status != 429
         action = self.failure_action(request, kwargs) if is_write else None
         if action:
             try:
@@ -395,7 +414,11 @@ class ResourceView(ScimView):
             raise ScimError("POST creates resources; send it to the collection.", status=405, headers={"Allow": "GET, PUT, PATCH, DELETE"})
         body = parse_json_body(request)
         with transaction.atomic():
-            adapter = self.adapter(self.base_queryset().model(account=self.account))
+            adapter = self.adapter(
+                self.base_queryset().model(
+                    account=self.account, provisioned_by=self.principal.instance
+                )
+            )
             adapter.from_dict(body)
             adapter.save()
             self.record(adapter, 201)
