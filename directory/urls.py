@@ -12,6 +12,7 @@ urlpatterns = [
     path("users/<uuid:scim_id>/merge-agents/", views.user_merge_agents, name="user-merge-agents"),
     path("users/<uuid:scim_id>/unmerge-agent/", views.user_unmerge_agent, name="user-unmerge-agent"),
     path("users/<uuid:scim_id>/assign-agent/", views.user_assign_agent, name="user-assign-agent"),
+    path("agents/", views.agent_list, name="agent-list"),
     path("groups/", views.group_list, name="group-list"),
     path("groups/<uuid:scim_id>/", views.group_detail, name="group-detail"),
 ]

@@ -240,3 +240,40 @@ def _edit_product_group(request: HttpRequest, group: Group) -> HttpResponse | No
     except (DirectoryError, IntegrityError) as exc:
         messages.error(request, getattr(exc, "detail", "That change could not be saved."))
     return redirect("directory:group-detail", scim_id=group.scim_id)
+
+
+@account_admin_required
+def agent_list(request: HttpRequest) -> HttpResponse:
+    """Unassigned agents (to assign by hand) and the agent deployment key."""
+    from integrations.models import AgentKey
+
+    new_key = None
+    if request.method == "POST" and request.POST.get("action") == "regenerate-key":
+        from integrations.services import agent_key_regenerate
+
+        new_key = agent_key_regenerate(account=request.account, created_by=request.user)
+    elif request.method == "POST" and request.POST.get("action") == "assign":
+        form = AgentForm(request.POST)
+        name = (request.POST.get("user_name") or "").strip()
+        user = (
+            DirectoryUser.objects.for_account(request.account).filter(user_name__uexact=name).first()
+            if name
+            else None
+        )
+        if not form.is_valid() or user is None:
+            messages.error(request, f"No user named {name!r} in your directory." if name else "Enter a userName.")
+        else:
+            agent = _agent_or_404(request, form.cleaned_data["agent"])
+            agent_services.agent_assign(agent=agent, user=user)
+            messages.success(request, f"{agent} is now {user.user_name}'s agent.")
+        return redirect("directory:agent-list")
+    unassigned = Agent.objects.filter(account=request.account, user__isnull=True).order_by("-last_seen_at", "-id")
+    key = AgentKey.objects.filter(account=request.account, revoked_at__isnull=True).order_by("-created_at").first()
+    response = render(
+        request,
+        "directory/agent_list.html",
+        {"page": _page(request, unassigned), "key": key, "new_key": new_key},
+    )
+    if new_key:
+        response["Cache-Control"] = "no-store"
+    return response
