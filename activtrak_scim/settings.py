@@ -192,6 +192,13 @@ SCIM_MAX_RESULTS = env_int("SCIM_MAX_RESULTS", 200, minimum=1)
 SCIM_KEY_HMAC_SECRET = env_secret("SCIM_KEY_HMAC_SECRET") or SECRET_KEY
 # last_used_at is written at most once per this many seconds per key.
 SCIM_KEY_USAGE_WRITE_INTERVAL = env_int("SCIM_KEY_USAGE_WRITE_INTERVAL", 60)
+# Requests allowed per API key per window, counted in the database (shared by every worker and
+# host); over it, 429 with Retry-After. 0 turns the limit off.
+SCIM_RATE_LIMIT_REQUESTS = env_int("SCIM_RATE_LIMIT_REQUESTS", 6000)
+SCIM_RATE_LIMIT_WINDOW_SECONDS = env_int("SCIM_RATE_LIMIT_WINDOW_SECONDS", 60, minimum=1)
+# Failed SCIM authentications allowed per client address per window before answering 429.
+SCIM_AUTH_FAILURE_LIMIT = env_int("SCIM_AUTH_FAILURE_LIMIT", 100)
+SCIM_AUTH_FAILURE_WINDOW_SECONDS = env_int("SCIM_AUTH_FAILURE_WINDOW_SECONDS", 600, minimum=1)
 
 # django-scim2 reads this dict for its adapters and exceptions; our views own the URLs.
 SCIM_SERVICE_PROVIDER = {

@@ -217,3 +217,20 @@ class SignInThrottle(models.Model):
     @classmethod
     def clear(cls, scope: str) -> None:
         cls.objects.filter(scope=scope).delete()
+
+
+class RequestCounter(models.Model):
+    """Requests counted in the current fixed window for one scope (an API key, or the failed
+    authentications from one client address).
+
+    One row per scope, updated by a single upsert per request (``integrations/ratelimit.py``), so
+    every gunicorn worker and every host shares the count.
+    """
+
+    scope = models.CharField(max_length=120, primary_key=True)
+    # The window's number: Unix time divided by the window length.
+    window_index = models.BigIntegerField()
+    hits = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.scope}: {self.hits}"

@@ -1,0 +1,77 @@
+"""Request rate limits counted in the database: per API key, and failed authentications per
+client address.
+
+A fixed-window counter row per scope is bumped with one ``INSERT ... ON CONFLICT ... DO UPDATE
+... RETURNING`` per request. The database is the only shared state the app already has, so the
+count is the same for every gunicorn worker and every host, and nothing else has to run.
+Over the limit, callers answer 429 with the returned wait as an integer ``Retry-After`` (Okta
+waits exactly that long, then retries).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+
+from django.conf import settings
+from django.db import connection
+
+from integrations.models import ApiKey, RequestCounter
+
+_TABLE = RequestCounter._meta.db_table
+# Works on PostgreSQL and on SQLite >= 3.35 (the quick start). A row left from an older window
+# restarts at 1; a request stamped with an older window (a host whose clock lags) still counts.
+_UPSERT = f"""
+INSERT INTO {_TABLE} (scope, window_index, hits) VALUES (%s, %s, 1)
+ON CONFLICT (scope) DO UPDATE SET
+    hits = CASE WHEN {_TABLE}.window_index >= excluded.window_index
+                THEN {_TABLE}.hits + 1 ELSE 1 END,
+    window_index = CASE WHEN {_TABLE}.window_index >= excluded.window_index
+                        THEN {_TABLE}.window_index ELSE excluded.window_index END
+RETURNING hits
+"""
+# About one request in this many also deletes rows of windows long gone, so rows left by
+# one-off client addresses do not pile up.
+_SWEEP_ONE_IN = 1000
+
+
+def hit(scope: str, *, limit: int, window_seconds: int) -> int | None:
+    """Count one request in ``scope``; return the seconds to wait if it is over ``limit``.
+
+    ``limit`` 0 turns the limit off (and costs no query).
+    """
+    if limit <= 0:
+        return None
+    now = time.time()
+    window_index = int(now // window_seconds)
+    with connection.cursor() as cursor:
+        cursor.execute(_UPSERT, [scope[:120], window_index])
+        (hits,) = cursor.fetchone()
+    if random.randrange(_SWEEP_ONE_IN) == 0:
+        RequestCounter.objects.filter(window_index__lt=window_index - 1).delete()
+    if hits <= limit:
+        return None
+    return max(1, math.ceil((window_index + 1) * window_seconds - now))
+
+
+def api_key_request_wait(api_key: ApiKey) -> int | None:
+    """Count a request made with ``api_key``; seconds to wait if the key is over its limit."""
+    return hit(
+        f"key:{api_key.pk}",
+        limit=settings.SCIM_RATE_LIMIT_REQUESTS,
+        window_seconds=settings.SCIM_RATE_LIMIT_WINDOW_SECONDS,
+    )
+
+
+def authentication_failure_wait(client_address: str | None) -> int | None:
+    """Count a failed authentication from ``client_address``; seconds to wait if over the limit.
+
+    Only failures are limited per address, never valid keys: Okta sends every customer's
+    requests from the same few addresses, so one tenant's stale key must not lock out others.
+    """
+    return hit(
+        f"auth-failure:{client_address or 'unknown'}",
+        limit=settings.SCIM_AUTH_FAILURE_LIMIT,
+        window_seconds=settings.SCIM_AUTH_FAILURE_WINDOW_SECONDS,
+    )
