@@ -141,6 +141,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "integrations.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "activtrak_scim.urls"
@@ -180,6 +181,14 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/integrations/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+# Failed admin sign-ins allowed per window: for one email from one address, for one email from
+# anywhere, and from one address for any email. Counted in the database (shared by all workers).
+SIGN_IN_FAILURE_LIMIT = env_int("SIGN_IN_FAILURE_LIMIT", 5, minimum=1)
+SIGN_IN_FAILURE_LIMIT_PER_EMAIL = env_int("SIGN_IN_FAILURE_LIMIT_PER_EMAIL", 20, minimum=1)
+SIGN_IN_FAILURE_LIMIT_PER_ADDRESS = env_int("SIGN_IN_FAILURE_LIMIT_PER_ADDRESS", 100, minimum=1)
+SIGN_IN_LOCKOUT_SECONDS = env_int("SIGN_IN_LOCKOUT_SECONDS", 15 * 60, minimum=1)
 
 # A SCIM body larger than this is refused with 413 before it is read.
 SCIM_MAX_BODY_BYTES = env_int("SCIM_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)

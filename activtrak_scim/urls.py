@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.auth.views import LogoutView
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path, re_path
 
 from directory.apis import AgentCheckInView
+from integrations.views import SignInView
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -16,4 +18,7 @@ urlpatterns = [
     path("api/agents/v1/check-in", AgentCheckInView.as_view(), name="agent-check-in"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("accounts/login/", SignInView.as_view(), name="login"),
+    path("accounts/logout/", LogoutView.as_view(), name="logout"),
+    path("", include("integrations.urls")),
 ]

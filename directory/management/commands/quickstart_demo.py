@@ -2,11 +2,10 @@ from __future__ import annotations
 
 import secrets
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
-from directory.models import Account, AccountMember
+from directory.account_services import account_admin_create
 from integrations.services import instance_create
 
 DEMO_SLUG = "demo"
@@ -21,25 +20,22 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, base_url: str, **options) -> None:
-        account, _ = Account.objects.get_or_create(slug=DEMO_SLUG, defaults={"name": "Demo Company"})
         password = secrets.token_urlsafe(12)
-        User = get_user_model()
-        admin, _ = User.objects.get_or_create(
-            username=DEMO_EMAIL, defaults={"email": DEMO_EMAIL}
+        member, _ = account_admin_create(
+            account_slug=DEMO_SLUG, email=DEMO_EMAIL, password=password, account_name="Demo Company"
         )
-        admin.email = DEMO_EMAIL
+        account, admin = member.account, member.user
+        # The demo login also opens Django admin (operators' view) at /admin/.
         admin.is_staff = True
         admin.is_superuser = True
-        admin.is_active = True
-        admin.set_password(password)
-        admin.save()
-        AccountMember.objects.update_or_create(user=admin, defaults={"account": account})
+        admin.save(update_fields=["is_staff", "is_superuser"])
         existing = account.instances.filter(deleted_at__isnull=True).count()
         _, key = instance_create(
             account=account, name=f"Demo Okta key {existing + 1}", created_by=admin
         )
         self.stdout.write("")
         self.stdout.write("Demo account ready.")
+        self.stdout.write(f"  Sign in at:      {base_url.removesuffix('/scim/v1')}/accounts/login/")
         self.stdout.write(f"  Admin login:     {DEMO_EMAIL}")
         self.stdout.write(f"  Admin password:  {password}")
         self.stdout.write(f"  SCIM base URL:   {base_url}")

@@ -1,0 +1,59 @@
+"""Template helpers for the Integrations pages: relative times and event labels."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django import template
+from django.utils import timezone
+from django.utils.timesince import timesince
+
+from integrations.models import IntegrationInstance, ProvisioningEvent
+from integrations.selectors import masked_key
+
+register = template.Library()
+
+ACTION_LABELS = {
+    "user.create": "User created",
+    "user.update": "User updated",
+    "user.deactivate": "User deactivated",
+    "user.reactivate": "User reactivated",
+    "user.delete": "User deleted",
+    "group.create": "Group created",
+    "group.update": "Group updated",
+    "group.rename": "Group renamed",
+    "group.members.add": "Members added",
+    "group.members.remove": "Members removed",
+    "group.delete": "Group deleted",
+    "auth.failure": "API key rejected",
+}
+
+
+@register.filter
+def ago(value: datetime | None) -> str:
+    """"5 minutes ago" (one unit), "just now" under a minute; "" for None."""
+    if value is None:
+        return ""
+    now = timezone.now()
+    if now - value < timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(value, now, depth=1)} ago"
+
+
+@register.filter
+def action_label(event: ProvisioningEvent) -> str:
+    return ACTION_LABELS.get(event.action, event.action)
+
+
+@register.filter
+def event_target(event: ProvisioningEvent) -> str:
+    if event.target_display:
+        return event.target_display
+    if event.target_id:
+        return f"{event.target_type} {event.target_id}".strip()
+    return "—"
+
+
+@register.filter
+def masked(instance: IntegrationInstance) -> str:
+    return masked_key(instance)
