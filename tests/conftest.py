@@ -1,6 +1,7 @@
 """Fixtures: two customer accounts (acme and globex) with keys, and SCIM clients for each.
 
-acme is alice's company; globex is charlie's, who must never see anything of acme's.
+acme is alice's company (bob is her teammate); globex is charlie's, who must never see anything
+of acme's. All three are account admins who sign in with ADMIN_PASSWORD.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from collections.abc import Callable
 
 import pytest
 
-from directory.models import Account
+from directory.account_services import account_admin_create
+from directory.models import Account, AccountMember
 from integrations.services import instance_create
 from tests.scim_client import ScimClient
 
@@ -30,6 +32,41 @@ def acme(account_factory) -> Account:
 @pytest.fixture
 def globex(account_factory) -> Account:
     return account_factory("globex")
+
+
+ADMIN_PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings) -> None:
+    # PBKDF2's deliberate slowness buys nothing in tests and costs ~0.3 s per sign-in.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def account_admin_factory(db) -> Callable[..., AccountMember]:
+    def make(account: Account, email: str) -> AccountMember:
+        member, _ = account_admin_create(
+            account_slug=account.slug, email=email, password=ADMIN_PASSWORD
+        )
+        return member
+
+    return make
+
+
+@pytest.fixture
+def alice(acme, account_admin_factory):
+    return account_admin_factory(acme, "alice@acme.example").user
+
+
+@pytest.fixture
+def bob(acme, account_admin_factory):
+    return account_admin_factory(acme, "bob@acme.example").user
+
+
+@pytest.fixture
+def charlie(globex, account_admin_factory):
+    return account_admin_factory(globex, "charlie@globex.example").user
 
 
 @pytest.fixture
