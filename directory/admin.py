@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db import transaction
+from django.core.paginator import Paginator
+from django.db import connection, transaction
 from django.db.models import Count, IntegerField, Max, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.functional import cached_property
 
 from directory import agent_services, services
 from directory.errors import DirectoryError
@@ -18,6 +21,32 @@ from directory.models import (
     GroupMembership,
     UserEmail,
 )
+
+
+class EstimatedCountPaginator(Paginator):
+    """For an unfiltered changelist of a huge table, PostgreSQL's row estimate stands in for
+    COUNT(*), which would read the whole table on every page view."""
+
+    EXACT_BELOW = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        query = getattr(self.object_list, "query", None)
+        if query is not None and not query.where and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+                    [self.object_list.model._meta.db_table],
+                )
+                row = cursor.fetchone()
+            if row and row[0] >= self.EXACT_BELOW:
+                return row[0]
+        return super().count
+
+
+class BigTableAdmin(admin.ModelAdmin):
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
 
 
 def _count_of(queryset, field: str = "account"):
@@ -114,7 +143,7 @@ class UserEmailInline(admin.TabularInline):
 
 
 @admin.register(DirectoryUser)
-class DirectoryUserAdmin(admin.ModelAdmin):
+class DirectoryUserAdmin(BigTableAdmin):
     list_display = (
         "user_name",
         "display_name",
@@ -128,9 +157,8 @@ class DirectoryUserAdmin(admin.ModelAdmin):
     list_filter = ("is_active", ("deleted_at", admin.EmptyFieldListFilter), "account")
     search_fields = ("user_name", "email", "display_name", "external_id", "=scim_id")
     readonly_fields = ("scim_id", "created_at", "last_modified_at", "deactivated_at", "deleted_at")
-    raw_id_fields = ("account", "login")
+    raw_id_fields = ("account", "login", "provisioned_by")
     inlines = [UserEmailInline]
-    show_full_result_count = False
     actions = ["deactivate", "reactivate"]
 
     @admin.action(description="Deactivate selected users (removes their access)")
@@ -154,23 +182,40 @@ class DirectoryUserAdmin(admin.ModelAdmin):
 class GroupMembershipInline(admin.TabularInline):
     model = GroupMembership
     extra = 0
-    raw_id_fields = ("user",)
+    autocomplete_fields = ("user",)
     readonly_fields = ("created_at",)
+
+# Above this many members the group page links to the membership list instead of inlining it.
+MEMBERSHIP_INLINE_LIMIT = 500
 
 
 @admin.register(Group)
-class GroupAdmin(admin.ModelAdmin):
+class GroupAdmin(BigTableAdmin):
     list_display = ("display_name", "account", "source", "member_count", "created_at", "last_modified_at")
     list_select_related = ("account",)
     list_filter = ("source", "account")
     search_fields = ("display_name", "external_id", "=scim_id")
     readonly_fields = ("scim_id", "created_at", "last_modified_at")
-    raw_id_fields = ("account",)
-    inlines = [GroupMembershipInline]
+    raw_id_fields = ("account", "provisioned_by")
     show_full_result_count = False
 
+    def get_inlines(self, request, obj=None):
+        if obj is not None and obj.memberships.count() > MEMBERSHIP_INLINE_LIMIT:
+            return []
+        return [GroupMembershipInline]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "membership_url": reverse("admin:directory_groupmembership_changelist")
+            + f"?group__id__exact={object_id}",
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(member_total=Count("memberships"))
+        return super().get_queryset(request).annotate(
+            member_total=_count_of(GroupMembership.objects.all(), "group")
+        )
 
     @admin.display(description="Members", ordering="member_total")
     def member_count(self, group: Group) -> int:
@@ -178,12 +223,11 @@ class GroupAdmin(admin.ModelAdmin):
 
 
 @admin.register(GroupMembership)
-class GroupMembershipAdmin(admin.ModelAdmin):
-    list_display = ("group", "user", "created_at")
+class GroupMembershipAdmin(BigTableAdmin):
+    list_display = ("group", "user", "display", "created_at")
     list_select_related = ("group", "user")
     search_fields = ("group__display_name", "user__user_name")
-    raw_id_fields = ("group", "user")
-    show_full_result_count = False
+    autocomplete_fields = ("group", "user")
 
 
 class AgentUserFilter(admin.SimpleListFilter):
@@ -208,7 +252,7 @@ class AgentUserFilter(admin.SimpleListFilter):
 
 
 @admin.register(Agent)
-class AgentAdmin(admin.ModelAdmin):
+class AgentAdmin(BigTableAdmin):
     list_display = (
         "logon_name",
         "machine_name",
@@ -222,9 +266,9 @@ class AgentAdmin(admin.ModelAdmin):
     list_select_related = ("account", "user", "merged_into")
     list_filter = (AgentUserFilter, "is_uninstall_required", "is_manually_assigned")
     search_fields = ("logon_name", "machine_name", "user__user_name", "=public_id")
-    raw_id_fields = ("account", "user", "merged_into")
+    raw_id_fields = ("account", "merged_into")
+    autocomplete_fields = ("user",)
     readonly_fields = ("public_id", "first_seen_at", "last_seen_at", "logon_user", "logon_domain")
-    show_full_result_count = False
     actions = ["merge", "unmerge", "assign_to_user"]
 
     @admin.action(description="Merge selected agents into the first seen one")

@@ -121,3 +121,43 @@ def test_regenerate_action_shows_the_new_key_once_and_revokes_the_old(admin_clie
     assert "no-store" in response["Cache-Control"]
     assert api_key_authenticate(new_key).api_key.instance == instance
     assert ApiKey.objects.filter(instance=instance, revoked_at__isnull=True).count() == 1
+
+
+def test_big_group_pages_link_to_memberships_instead_of_inlining(admin_client, acme, monkeypatch):
+    from directory import admin as directory_admin
+
+    users = DirectoryUser.objects.bulk_create(DirectoryUser(account=acme, user_name=f"u{i}@acme.example") for i in range(4))
+    group = Group.objects.create(account=acme, display_name="Everyone")
+    GroupMembership.objects.bulk_create(GroupMembership(group=group, user=u) for u in users)
+    url = reverse("admin:directory_group_change", args=[group.pk])
+
+    small = admin_client.get(url).content.decode()
+    monkeypatch.setattr(directory_admin, "MEMBERSHIP_INLINE_LIMIT", 3)
+    big = admin_client.get(url).content.decode()
+
+    assert "u3@acme.example" in small
+    assert "u3@acme.example" not in big and f"group__id__exact={group.pk}" in big
+
+
+def test_user_list_queries_are_fixed(admin_client, acme, django_assert_max_num_queries):
+    DirectoryUser.objects.bulk_create(DirectoryUser(account=acme, user_name=f"u{i}@acme.example") for i in range(30))
+    with django_assert_max_num_queries(12):
+        response = admin_client.get(reverse("admin:directory_directoryuser_changelist"))
+    assert response.status_code == 200 and "u29@acme.example" in response.content.decode()
+
+
+def test_unfiltered_huge_tables_are_counted_from_the_planner_estimate(acme):
+    from django.db import connection
+
+    from directory.admin import EstimatedCountPaginator
+
+    DirectoryUser.objects.bulk_create(
+        (DirectoryUser(account=acme, user_name=f"bulk{i}@acme.example") for i in range(10_500)), batch_size=5000
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE directory_directoryuser")
+    estimated = EstimatedCountPaginator(DirectoryUser.objects.order_by("id"), 100).count
+    exact = EstimatedCountPaginator(DirectoryUser.objects.filter(user_name__startswith="bulk1").order_by("id"), 100).count
+
+    assert abs(estimated - 10_500) < 1_000
+    assert exact == DirectoryUser.objects.filter(user_name__startswith="bulk1").count()
