@@ -16,6 +16,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 urlpatterns = [
     re_path(r"^scim/v1(?:/+|$)", include("directory.scim_urls")),
     path("api/agents/v1/check-in", AgentCheckInView.as_view(), name="agent-check-in"),
+    path("", include("directory.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("accounts/login/", SignInView.as_view(), name="login"),
