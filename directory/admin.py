@@ -191,7 +191,15 @@ MEMBERSHIP_INLINE_LIMIT = 500
 
 @admin.register(Group)
 class GroupAdmin(BigTableAdmin):
-    list_display = ("display_name", "account", "source", "member_count", "created_at", "last_modified_at")
+    list_display = (
+        "display_name",
+        "account",
+        "source",
+        "member_count",
+        "agent_count",
+        "created_at",
+        "last_modified_at",
+    )
     list_select_related = ("account",)
     list_filter = ("source", "account")
     search_fields = ("display_name", "external_id", "=scim_id")
@@ -213,11 +221,24 @@ class GroupAdmin(BigTableAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def get_queryset(self, request):
+        counted_agents = (
+            Agent.objects.counted()
+            .filter(user__memberships__group=OuterRef("pk"))
+            .order_by()
+            .values("account")
+            .annotate(total=Count("pk"))
+            .values("total")
+        )
         return super().get_queryset(request).annotate(
-            member_total=_count_of(GroupMembership.objects.all(), "group")
+            member_total=_count_of(GroupMembership.objects.all(), "group"),
+            agent_total=Coalesce(Subquery(counted_agents, output_field=IntegerField()), 0),
         )
 
-    @admin.display(description="Members", ordering="member_total")
+    @admin.display(description="Agents counted", ordering="agent_total")
+    def agent_count(self, group: Group) -> int:
+        return group.agent_total
+
+    @admin.display(description="Members (users)", ordering="member_total")
     def member_count(self, group: Group) -> int:
         return group.member_total
 

@@ -161,3 +161,21 @@ def test_unfiltered_huge_tables_are_counted_from_the_planner_estimate(acme):
 
     assert abs(estimated - 10_500) < 1_000
     assert exact == DirectoryUser.objects.filter(user_name__startswith="bulk1").count()
+
+
+def test_group_list_counts_agents_and_follows_merges(admin_client, acme):
+    from directory.agent_services import agent_check_in, agents_merge
+
+    tyler = DirectoryUser.objects.create(account=acme, user_name="tyler@acme.example")
+    first, _ = agent_check_in(account=acme, logon_name="tyler@acme.example", machine_name="A")
+    second, _ = agent_check_in(account=acme, logon_name="tyler@acme.example", machine_name="B")
+    group = Group.objects.create(account=acme, display_name="Mayhem")
+    GroupMembership.objects.create(group=group, user=tyler)
+    url = reverse("admin:directory_group_changelist")
+
+    before = admin_client.get(url).context["cl"].result_list[0]
+    agents_merge(primary=first, others=[second])
+    after = admin_client.get(url).context["cl"].result_list[0]
+
+    assert (before.member_total, before.agent_total) == (1, 2)
+    assert (after.member_total, after.agent_total) == (1, 1)
