@@ -21,6 +21,7 @@ from directory.models import (
     GroupMembership,
     UserEmail,
 )
+from directory.selectors import count_subquery
 
 
 class EstimatedCountPaginator(Paginator):
@@ -47,18 +48,6 @@ class EstimatedCountPaginator(Paginator):
 class BigTableAdmin(admin.ModelAdmin):
     paginator = EstimatedCountPaginator
     show_full_result_count = False
-
-
-def _count_of(queryset, field: str = "account"):
-    """A per-account COUNT as a subquery: one SQL statement for the whole changelist page."""
-    counted = (
-        queryset.filter(**{field: OuterRef("pk")})
-        .order_by()
-        .values(field)
-        .annotate(total=Count("pk"))
-        .values("total")
-    )
-    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
 class AccountDomainInline(admin.TabularInline):
@@ -96,10 +85,10 @@ class AccountAdmin(admin.ModelAdmin):
             super()
             .get_queryset(request)
             .annotate(
-                user_total=_count_of(DirectoryUser.objects.filter(deleted_at__isnull=True)),
-                agent_total=_count_of(Agent.objects.all()),
-                group_total=_count_of(Group.objects.all()),
-                instance_total=_count_of(IntegrationInstance.objects.filter(deleted_at__isnull=True)),
+                user_total=count_subquery(DirectoryUser.objects.filter(deleted_at__isnull=True), "account"),
+                agent_total=count_subquery(Agent.objects.all(), "account"),
+                group_total=count_subquery(Group.objects.all(), "account"),
+                instance_total=count_subquery(IntegrationInstance.objects.filter(deleted_at__isnull=True), "account"),
                 last_event_at=Subquery(last_event),
             )
         )
@@ -230,7 +219,7 @@ class GroupAdmin(BigTableAdmin):
             .values("total")
         )
         return super().get_queryset(request).annotate(
-            member_total=_count_of(GroupMembership.objects.all(), "group"),
+            member_total=count_subquery(GroupMembership.objects.all(), "group"),
             agent_total=Coalesce(Subquery(counted_agents, output_field=IntegerField()), 0),
         )
 

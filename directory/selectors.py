@@ -16,7 +16,9 @@ USER_FILTERS = {
 }
 
 
-def _count(queryset: QuerySet, field: str) -> Coalesce:
+def count_subquery(queryset: QuerySet, field: str) -> Coalesce:
+    """COUNT of ``queryset`` rows whose ``field`` is the outer row, as a subquery that the
+    database evaluates only for the rows of the page it returns."""
     counted = (
         queryset.filter(**{field: OuterRef("pk")})
         .order_by()
@@ -67,8 +69,8 @@ def users_page(
         .values("last")
     )
     return users.annotate(
-        agent_total=_count(Agent.objects.filter(merged_into__isnull=True), "user"),
-        group_total=_count(GroupMembership.objects.all(), "user"),
+        agent_total=count_subquery(Agent.objects.filter(merged_into__isnull=True), "user"),
+        group_total=count_subquery(GroupMembership.objects.all(), "user"),
         last_seen_at=Subquery(last_seen),
     ).order_by("-id")
 
@@ -114,9 +116,9 @@ def groups_page(account: Account, *, search: str = "") -> QuerySet[Group]:
         user__is_active=True, user__deleted_at__isnull=True
     )
     return groups.annotate(
-        user_total=_count(GroupMembership.objects.all(), "group"),
+        user_total=count_subquery(GroupMembership.objects.all(), "group"),
         agent_total=Coalesce(agent_total, 0),
-        pending_total=_count(active_members.filter(user__agents__isnull=True), "group"),
+        pending_total=count_subquery(active_members.filter(user__agents__isnull=True), "group"),
     ).order_by("display_name", "id")
 
 

@@ -51,15 +51,11 @@ class IntegrationInstance(models.Model):
         return self.deleted_at is not None
 
 
-class ApiKeyQuerySet(models.QuerySet):
-    def usable(self) -> ApiKeyQuerySet:
-        return self.filter(revoked_at__isnull=True, instance__deleted_at__isnull=True)
+class HashedKey(models.Model):
+    """A key we issued, stored as a lookup prefix plus an HMAC digest; never the key itself."""
 
+    prefix = keys.KEY_PREFIX
 
-class ApiKey(models.Model):
-    """A SCIM API key, stored as a lookup prefix plus an HMAC digest; never the key itself."""
-
-    instance = models.ForeignKey(IntegrationInstance, on_delete=models.CASCADE, related_name="keys")
     lookup = models.CharField(max_length=keys.LOOKUP_LENGTH, db_index=True)
     digest = models.CharField(max_length=64, unique=True)
     created_by = models.ForeignKey(
@@ -69,21 +65,15 @@ class ApiKey(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
-    objects = ApiKeyQuerySet.as_manager()
-
     class Meta:
-        verbose_name = "API key"
+        abstract = True
 
     def __str__(self) -> str:
         return self.masked
 
     @property
     def masked(self) -> str:
-        return keys.masked(self.lookup)
-
-    @property
-    def is_revoked(self) -> bool:
-        return self.revoked_at is not None or self.instance.is_deleted
+        return keys.masked(self.lookup, self.prefix)
 
     def record_usage(self) -> None:
         """Note that the key authenticated a request, writing at most once per interval.
@@ -94,10 +84,23 @@ class ApiKey(models.Model):
         interval = timedelta(seconds=settings.SCIM_KEY_USAGE_WRITE_INTERVAL)
         if self.last_used_at is not None and now - self.last_used_at < interval:
             return
-        ApiKey.objects.filter(pk=self.pk).filter(
+        type(self).objects.filter(pk=self.pk).filter(
             Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - interval)
         ).update(last_used_at=now)
         self.last_used_at = now
+
+
+class ApiKey(HashedKey):
+    """A SCIM API key of an integration instance."""
+
+    instance = models.ForeignKey(IntegrationInstance, on_delete=models.CASCADE, related_name="keys")
+
+    class Meta:
+        verbose_name = "API key"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None or self.instance.is_deleted
 
 
 class ProvisioningEvent(models.Model):
@@ -138,28 +141,15 @@ class ProvisioningEvent(models.Model):
         return self.outcome == self.OUTCOME_FAILURE
 
 
-class AgentKey(models.Model):
-    """The account's agent deployment key: agents present it to check in. Stored hashed."""
+class AgentKey(HashedKey):
+    """The account's agent deployment key: agents present it to check in."""
+
+    prefix = keys.AGENT_KEY_PREFIX
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="agent_keys")
-    lookup = models.CharField(max_length=keys.LOOKUP_LENGTH, db_index=True)
-    digest = models.CharField(max_length=64, unique=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "agent deployment key"
-
-    def __str__(self) -> str:
-        return self.masked
-
-    @property
-    def masked(self) -> str:
-        return keys.masked(self.lookup, keys.AGENT_KEY_PREFIX)
 
 
 class SignInThrottle(models.Model):

@@ -202,5 +202,6 @@ def agent_key_authenticate(presented: str) -> tuple[AgentKey | None, str | None]
         if keys.key_matches(presented, candidate.digest):
             if candidate.revoked_at is not None:
                 return candidate, "revoked"
+            candidate.record_usage()
             return candidate, None
     return None, "unknown"

@@ -173,6 +173,9 @@ def test_check_in_keys_are_per_account_and_regenerable(live_server, check_in, ag
     assert theirs.status_code == 201 and theirs.json()["user"] is None
     assert Agent.objects.get().account == globex
 
+    from integrations.models import AgentKey
+
+    assert AgentKey.objects.get(account=globex).last_used_at is not None
     new_key = agent_key_regenerate(account=acme)
     old = check_in("ann@acme.example", "ANN", key=agent_key)
     assert old.status_code == 401 and "regenerated" in old.json()["detail"]
