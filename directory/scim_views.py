@@ -44,6 +44,7 @@ from directory.scim_schema import (
     schemas,
     service_provider_config,
 )
+from integrations.keys import redact_keys
 from integrations.ratelimit import api_key_request_wait, authentication_failure_wait
 from integrations.services import event_record
 
@@ -72,7 +73,8 @@ def scim_response(document: dict | None, status: int = 200, headers=None) -> Htt
 
 
 def error_response(exc: SCIMException) -> HttpResponse:
-    document = {"schemas": [ERROR_SCHEMA], "status": str(exc.status), "detail": exc.detail}
+    detail = redact_keys(str(exc.detail))
+    document = {"schemas": [ERROR_SCHEMA], "status": str(exc.status), "detail": detail}
     if exc.scim_type:
         document["scimType"] = exc.scim_type
     return scim_response(document, status=exc.status, headers=getattr(exc, "headers", None))

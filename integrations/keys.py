@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import string
 import zlib
@@ -72,3 +73,12 @@ def key_matches(key: str, digest: str) -> bool:
 
 def masked(lookup: str, prefix: str = KEY_PREFIX) -> str:
     return f"{prefix}{lookup}…"
+
+
+_KEY_SHAPED = re.compile(r"atk_(?:scim|agent)_[0-9A-Za-z]{4,}")
+
+
+def redact_keys(text: str) -> str:
+    """Mask anything shaped like one of our keys in text that echoes client input (error
+    details, event details), so a key pasted into the wrong field is never repeated back."""
+    return _KEY_SHAPED.sub(lambda match: match.group(0)[:13] + "…(redacted)", text)

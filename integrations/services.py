@@ -178,7 +178,7 @@ def event_record(
 
 def _storable(text: str, max_length: int) -> str:
     """Event text comes from clients: cut to the column and drop NULs PostgreSQL refuses."""
-    return text.replace("\x00", "")[:max_length]
+    return keys.redact_keys(text.replace("\x00", ""))[:max_length]
 
 
 @transaction.atomic
