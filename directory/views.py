@@ -146,7 +146,8 @@ def user_assign_agent(request: HttpRequest, scim_id: uuid.UUID) -> HttpResponse:
 
 @account_admin_required
 def group_list(request: HttpRequest) -> HttpResponse:
-    search = (request.GET.get("q") or "").strip()[:200]
+    # PostgreSQL refuses NUL in text: a search for one is a search for nothing, not a 500.
+    search = (request.GET.get("q") or "").replace("\x00", "").strip()[:200]
     form = GroupForm()
     if request.method == "POST":
         form = GroupForm(request.POST)
