@@ -27,5 +27,6 @@ urlpatterns = [
         name="resource-types",
     ),
     re_path(r"^(?:Bulk|Me|\.search)(?:/.*)?$", scim_views.NotImplementedView.as_view(), name="unsupported"),
-    re_path(r"^.*$", scim_views.UnknownEndpointView.as_view(), name="unknown"),
+    # [\s\S], not ".": /scim/v1/%0A (a newline) is still a SCIM 404, not Django's HTML one.
+    re_path(r"^[\s\S]*$", scim_views.UnknownEndpointView.as_view(), name="unknown"),
 ]
