@@ -8,7 +8,10 @@ import os
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", 1))
-# Okta closes the socket after 60 s; a request should never get near that.
+# Okta closes the socket after 60 s; a request should never get near that. It also bounds a
+# stalled client: a sync worker it holds is killed and replaced after this many seconds. A
+# client trickling bytes can still hold one longer, so production sits behind a proxy that
+# buffers whole requests (an ALB, or nginx; see docs/reliability.md).
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", 20))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 5))
