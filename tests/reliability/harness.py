@@ -7,6 +7,7 @@ Everything here only ever talks to 127.0.0.1.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
@@ -22,6 +23,12 @@ from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _terminate_with_parent() -> None:
+    """In the child: get SIGTERM if the test process dies, so a killed run leaves no gunicorn."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -69,8 +76,15 @@ class Gunicorn:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "activtrak_scim.wsgi", "-c", "gunicorn.conf.py"],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=_terminate_with_parent,
         )
+        try:
+            return self._wait_until_serving()
+        except BaseException:
+            self.stop()  # never leave a server behind, whatever went wrong
+            raise
+
+    def _wait_until_serving(self) -> Gunicorn:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -82,7 +96,6 @@ class Gunicorn:
             except requests.RequestException:
                 pass
             time.sleep(0.1)
-        self.stop()
         raise RuntimeError("gunicorn did not answer /healthz within 30 s")
 
     def worker_pids(self) -> list[int]:
