@@ -145,6 +145,7 @@ class TcpProxy:
         self.lock = threading.Lock()
         self.listener: socket.socket | None = None
         self.accepted = 0
+        self.frozen = False
 
     def start(self) -> TcpProxy:
         listener = socket.socket()
@@ -172,10 +173,14 @@ class TcpProxy:
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
 
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
         try:
-            while data := source.recv(65536):
+            while True:
+                self._while_frozen()
+                data = source.recv(65536)
+                if not data:
+                    break
+                self._while_frozen()
                 sink.sendall(data)
         except OSError:
             pass
@@ -185,6 +190,18 @@ class TcpProxy:
                     sock.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
+
+    def _while_frozen(self) -> None:
+        while self.frozen:
+            time.sleep(0.02)
+
+    def freeze(self) -> None:
+        """Keep every connection open but pass nothing: a network partition, where the database
+        neither answers nor refuses."""
+        self.frozen = True
+
+    def thaw(self) -> None:
+        self.frozen = False
 
     def cut(self) -> None:
         """Stop listening and drop every connection: what a stopped PostgreSQL looks like."""

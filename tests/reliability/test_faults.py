@@ -95,6 +95,43 @@ def test_database_outage_gives_503_with_retry_after_and_the_app_recovers_alone(
     assert set(statuses) == {503}
 
 
+def test_a_database_partition_never_holds_a_request_past_the_worker_timeout(
+    django_db_blocker, transactional_db, acme_key, tmp_path
+):
+    # A partition (nothing answers, nothing refuses) hangs a query until gunicorn's timeout
+    # kills the worker; production's 30 s is inside Okta's 60 s. 5 s here keeps the test quick.
+    timeout = 5
+    proxy = TcpProxy(int(connection.settings_dict.get("PORT") or 5432)).start()
+    server = Gunicorn(workers=2, db_port=proxy.port, env={"GUNICORN_TIMEOUT": str(timeout)},
+                      log_path=tmp_path / "gunicorn.log").start()
+    okta = ScimClient(f"{server.url}/scim/v1", acme_key)
+    try:
+        assert okta.create_user("before.partition@acme.example").status_code == 201
+        proxy.freeze()
+        started = time.monotonic()
+        try:
+            response = okta.create_user("partition@acme.example")
+            outcome = response.status_code
+            assert_scim_error(response, 503)
+        except requests.ConnectionError:
+            outcome = "connection dropped"
+        held = time.monotonic() - started
+        print(f"partition: request ended after {held:.1f} s ({outcome}); worker timeout {timeout} s")
+        assert held < timeout + 10 < OKTA_GIVES_UP_AFTER
+
+        proxy.thaw()
+        deadline = time.monotonic() + 30
+        while (status := okta.get("/Users?count=1").status_code) != 200 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert status == 200
+        # The interrupted create left nothing; Okta's retry creates the user once.
+        assert not DirectoryUser.objects.filter(user_name="partition@acme.example").exists()
+        assert okta.create_user("partition@acme.example").status_code == 201
+    finally:
+        server.stop()
+        proxy.cut()
+
+
 def wait_for_blocked_backend(dsn: str, table: str, timeout: float = 15) -> int:
     """The pid of the backend waiting for a lock on ``table`` (the write we will interrupt)."""
     deadline = time.monotonic() + timeout
