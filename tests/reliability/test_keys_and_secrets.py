@@ -16,7 +16,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
 from integrations.models import ApiKey, IntegrationInstance, ProvisioningEvent
-from integrations.services import api_key_regenerate, api_key_revoke, instance_delete
+from integrations.services import (
+    agent_key_regenerate,
+    api_key_regenerate,
+    api_key_revoke,
+    instance_delete,
+)
 from tests.reliability.harness import ROOT, Gunicorn
 from tests.scim_client import ScimClient, okta_user
 
@@ -68,6 +73,25 @@ def test_regenerated_and_revoked_keys_are_refused_by_every_worker_at_once(
     assert set(statuses_in_parallel(gunicorn_server, other_key)) == {200}
     instance_delete(instance=IntegrationInstance.objects.get(account=acme, name="Entra"))
     assert set(statuses_in_parallel(gunicorn_server, other_key)) == {401}
+
+
+def test_a_regenerated_agent_key_is_refused_by_every_worker_at_once(gunicorn_server, transactional_db, acme):
+    def check_ins(key: str) -> set[int]:
+        def one(index: int) -> int:
+            return requests.post(
+                f"{gunicorn_server.url}/api/agents/v1/check-in",
+                json={"logon_name": f"ACME\\user{index}", "machine_name": f"PC-{index}"},
+                headers={"Authorization": f"Bearer {key}"}, timeout=30,
+            ).status_code
+
+        with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+            return set(pool.map(one, range(PARALLEL)))
+
+    old_key = agent_key_regenerate(account=acme)
+    assert check_ins(old_key) <= {200, 201}
+    new_key = agent_key_regenerate(account=acme)
+    assert check_ins(old_key) == {401}
+    assert check_ins(new_key) == {200}
 
 
 def test_the_rate_limit_is_one_count_across_workers(limited_server, transactional_db, acme, key_factory):
