@@ -49,7 +49,11 @@ def hit(scope: str, *, limit: int, window_seconds: int) -> int | None:
         cursor.execute(_UPSERT, [scope[:120], window_index])
         (hits,) = cursor.fetchone()
     if random.randrange(_SWEEP_ONE_IN) == 0:
-        RequestCounter.objects.filter(window_index__lt=window_index - 1).delete()
+        # Window numbers are only comparable within one kind of scope (their lengths differ).
+        kind = scope.partition(":")[0] + ":"
+        RequestCounter.objects.filter(
+            scope__startswith=kind, window_index__lt=window_index - 1
+        ).delete()
     if hits <= limit:
         return None
     return max(1, math.ceil((window_index + 1) * window_seconds - now))
