@@ -97,10 +97,16 @@
       const response = await fetch(window.location.href, { credentials: "same-origin" });
       if (!response.ok || response.redirected) return;
       const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+      const focusedId = document.activeElement && document.activeElement.id;
       document.querySelectorAll("[data-refresh]").forEach(function (region) {
         const replacement = fresh.querySelector('[data-refresh="' + region.dataset.refresh + '"]');
         if (replacement) region.innerHTML = replacement.innerHTML;
       });
+      // A refreshed card replaces the button that had focus; give focus to its successor.
+      if (focusedId && document.activeElement === document.body) {
+        const successor = document.getElementById(focusedId);
+        if (successor) successor.focus();
+      }
     } catch (error) {
       // The page is merely stale; the next navigation fixes it.
     }
@@ -152,6 +158,7 @@
   }
 
   function close(focusId) {
+    const wasOpen = dialog.open;
     if (dialog.open) dialog.close();
     // The key must not linger in the page once the drawer is closed.
     content.innerHTML = "";
@@ -161,6 +168,8 @@
     if (target) target.focus();
     opener = null;
     openerId = "";
+    // Cards show last use and errors, which change while the drawer is open.
+    if (wasOpen && focusId === undefined) refreshPage();
   }
 
   function keyAtRisk() {
