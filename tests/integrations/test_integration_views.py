@@ -319,11 +319,12 @@ def test_pages_use_a_fixed_number_of_queries(alice_client, acme, okta, django_as
         instance_create(account=acme, name=f"Okta {number}")
         event_record(account=acme, instance=okta[0], action="user.create", status_code=201)
 
-    with django_assert_max_num_queries(6):
+    # Session, user, membership, then one query for the cards.
+    with django_assert_max_num_queries(4):
         alice_client.get(INDEX)
-    with django_assert_max_num_queries(9):
-        alice_client.get(detail_url(okta[0]))
     with django_assert_max_num_queries(7):
+        alice_client.get(detail_url(okta[0]))
+    with django_assert_max_num_queries(6):
         alice_client.get(detail_url(okta[0], "activity"))
 
 
@@ -344,3 +345,27 @@ def test_forms_refuse_posts_without_a_csrf_token(alice, okta):
         response = client.post(detail_url(okta[0], action), {"confirm": "yes"})
         assert response.status_code == 403
     assert api_key_authenticate(okta[1]).failure is None
+
+
+def test_entra_uses_the_same_card_and_drawer(alice_client, acme):
+    new_entra = reverse("integrations:instance-new", args=["entra_scim"])
+    response = alice_client.get(new_entra)
+    assert "Entra ID via SCIM" in response.content.decode()
+    assert "Secret Token" in response.content.decode()
+
+    alice_client.post(new_entra, {"name": "Entra", "key": shown_key(response), "acknowledged": "y"})
+
+    instance = IntegrationInstance.objects.get(account=acme)
+    assert instance.kind == IntegrationInstance.KIND_ENTRA_SCIM
+    html = alice_client.get(INDEX).content.decode()
+    assert 'aria-label="View instance: Entra ID via SCIM"' in html
+    assert 'aria-label="Add instance: OKTA via SCIM"' in html and html.count("Not configured") == 1
+
+
+def test_renaming_in_the_drawer_stays_in_the_drawer_and_refreshes_the_cards(alice_client, okta):
+    response = alice_client.post(
+        detail_url(okta[0]), {"name": "Okta renamed"}, headers={"X-Drawer": "1"}
+    )
+
+    assert response.status_code == 200 and response["X-Drawer-Refresh"] == "1"
+    assert "Name saved." in response.content.decode() and "<html" not in response.content.decode()
