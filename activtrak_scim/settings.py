@@ -197,6 +197,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = SCIM_MAX_BODY_BYTES
 # The base URL admins paste into Okta. Unset: derived from the host of each request.
 SCIM_PUBLIC_BASE_URL = public_base_url(os.environ.get("SCIM_PUBLIC_BASE_URL"))
 SCIM_MAX_RESULTS = env_int("SCIM_MAX_RESULTS", 200, minimum=1)
+# A group PATCH answers 200 with the group, or 204 No Content when it has more members than this.
+SCIM_PATCH_RESPONSE_MAX_MEMBERS = env_int("SCIM_PATCH_RESPONSE_MAX_MEMBERS", 1000, minimum=0)
 # Keys are stored as HMAC digests under this secret; rotating it invalidates every key.
 SCIM_KEY_HMAC_SECRET = env_secret("SCIM_KEY_HMAC_SECRET") or SECRET_KEY
 # last_used_at is written at most once per this many seconds per key.
