@@ -351,6 +351,7 @@ def ensure_database(name: str) -> None:
     import psycopg
 
     url = urllib.parse.urlsplit(database_url(name))
+    name = url.path.strip("/")
     server = url._replace(path="/postgres").geturl()
     with psycopg.connect(server, autocommit=True) as connection:
         exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()

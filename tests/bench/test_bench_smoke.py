@@ -1,0 +1,39 @@
+"""The benchmark runs end to end on a tiny tenant, so it cannot rot (a smoke test, not a timing)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="needs PostgreSQL")
+def test_tiny_benchmark_runs_every_phase_and_prints_targets(tmp_path):
+    url = urllib.parse.urlsplit(os.environ["DATABASE_URL"])
+    bench_url = url._replace(path=f"/{url.path.strip('/')}_bench_smoke").geturl()
+    env = {**os.environ, "BENCH_DATABASE_URL": bench_url}
+
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--tiny", "--reseed", "--port", str(free_port())],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout
+    assert "floor: GET /healthz" in out and "Okta-like workload overall" in out
+    assert "scale: big group, PUT" in out and "RSS <= 256 MiB" in out
+    assert "errors]" not in out, out
+    assert "tenant scoping: second tenant's key sees none of the first's rows: PASS" in out
