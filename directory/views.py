@@ -16,6 +16,8 @@ from directory import agent_services, selectors, services
 from directory.errors import DirectoryError
 from directory.forms import AgentForm, GroupForm, GroupMemberForm, MergeAgentsForm, UserSearchForm
 from directory.models import Agent, DirectoryUser, Group
+from integrations.models import AgentKey
+from integrations.services import agent_key_regenerate
 from integrations.views import account_admin_required
 
 PAGE_SIZE = 50
@@ -246,12 +248,8 @@ def _edit_product_group(request: HttpRequest, group: Group) -> HttpResponse | No
 @account_admin_required
 def agent_list(request: HttpRequest) -> HttpResponse:
     """Unassigned agents (to assign by hand) and the agent deployment key."""
-    from integrations.models import AgentKey
-
     new_key = None
     if request.method == "POST" and request.POST.get("action") == "regenerate-key":
-        from integrations.services import agent_key_regenerate
-
         new_key = agent_key_regenerate(account=request.account, created_by=request.user)
     elif request.method == "POST" and request.POST.get("action") == "assign":
         form = AgentForm(request.POST)
