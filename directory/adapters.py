@@ -24,6 +24,7 @@ from directory.scim_query import (
     equality_template,
     parse_patch_path,
 )
+from directory.scim_rows import group_member_values, user_group_values
 from directory.scim_schema import (
     ENTERPRISE_ATTRIBUTES,
     ENTERPRISE_SCHEMA,
@@ -256,7 +257,7 @@ class UserAdapter(ScimAdapterMixin, SCIMUser):
             if getattr(user, field):
                 document[key] = getattr(user, field)
         document["active"] = user.is_active
-        emails = [self._email_dict(row) for row in user.email_rows.all()]
+        emails = [self._email_dict(*row) for row in self.email_values()]
         if emails:
             document["emails"] = emails
         if user.phone_numbers:
@@ -274,26 +275,33 @@ class UserAdapter(ScimAdapterMixin, SCIMUser):
         document["meta"] = self.meta()
         return document
 
+    def email_values(self) -> list[tuple]:
+        """(value, type, display, primary) per address: prefetched for a page, else one query."""
+        prefetched = getattr(self.obj, "email_values", None)
+        if prefetched is not None:
+            return prefetched
+        return list(
+            self.obj.email_rows.order_by("id").values_list("value", "type", "display", "is_primary")
+        )
+
     @staticmethod
-    def _email_dict(row) -> dict:
-        email = {"value": row.value}
-        if row.type:
-            email["type"] = row.type
-        if row.display:
-            email["display"] = row.display
-        email["primary"] = row.is_primary
+    def _email_dict(value: str, type_: str, display: str, is_primary: bool) -> dict:
+        email = {"value": value}
+        if type_:
+            email["type"] = type_
+        if display:
+            email["display"] = display
+        email["primary"] = is_primary
         return email
 
     def groups_list(self) -> list[dict]:
         base = base_url(self.request)
+        rows = getattr(self.obj, "group_values", None)
+        if rows is None:
+            rows = user_group_values([self.obj.pk])[self.obj.pk]
         return [
-            {
-                "value": str(membership.group.scim_id),
-                "display": membership.group.display_name,
-                "$ref": f"{base}/Groups/{membership.group.scim_id}",
-                "type": "direct",
-            }
-            for membership in self.obj.memberships.all()
+            {"value": scim_id, "display": name, "$ref": f"{base}/Groups/{scim_id}", "type": "direct"}
+            for scim_id, name in rows
         ]
 
     # --- writing (POST and PUT) ---------------------------------------------------------------
@@ -614,15 +622,12 @@ class GroupAdapter(ScimAdapterMixin, SCIMGroup):
 
     def members_list(self) -> list[dict]:
         base = base_url(self.request)
-        prefetched = getattr(self.obj, "member_rows", None)
-        rows = (
-            prefetched
-            if prefetched is not None
-            else self.obj.memberships.order_by("id").values_list("user__scim_id", "display")
-        )
+        rows = getattr(self.obj, "member_rows", None)
+        if rows is None:
+            rows = group_member_values([self.obj.pk])[self.obj.pk]
         members = []
         for scim_id, display in rows:
-            member = {"value": str(scim_id), "$ref": f"{base}/Users/{scim_id}", "type": "User"}
+            member = {"value": scim_id, "$ref": f"{base}/Users/{scim_id}", "type": "User"}
             if display:
                 member["display"] = display
             members.append(member)

@@ -118,6 +118,12 @@ class DirectoryUser(models.Model):
         ]
         indexes = [
             models.Index(fields=["account", "id"], name="directory_user_account_id"),
+            # SCIM lists count and skip only users that are not tombstoned: index-only scans.
+            models.Index(
+                fields=["account", "id"],
+                condition=Q(deleted_at__isnull=True),
+                name="directory_user_live",
+            ),
             models.Index(fields=["account", "external_id"], name="directory_user_external_id"),
         ]
 

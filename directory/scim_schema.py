@@ -240,7 +240,11 @@ def base_url(request) -> str:
     """The SCIM base URL clients use: SCIM_PUBLIC_BASE_URL, or this request's host."""
     if settings.SCIM_PUBLIC_BASE_URL:
         return settings.SCIM_PUBLIC_BASE_URL
-    return request.build_absolute_uri(SCIM_MOUNT)
+    # Asked for twice per resource in a page; the answer cannot change within a request.
+    url = getattr(request, "_scim_base_url", None)
+    if url is None:
+        url = request._scim_base_url = request.build_absolute_uri(SCIM_MOUNT)
+    return url
 
 
 def base_location(request=None, *args, **kwargs) -> str:

@@ -139,3 +139,31 @@ def test_nul_characters_are_refused_not_stored(scim):
     assert_scim_error(scim.get("/Users", params={"filter": 'userName eq "a\u0000"'}), 400, "invalidFilter")
     assert_scim_error(scim.delete("/Users/%00" + "x" * 200), 404)
     assert not DirectoryUser.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"userName": "ok@acme.example", "name": {"givenName": "A\u0000"}},
+        {"userName": "ok@acme.example", "emails": [{"value": "e@acme.example", "type\u0000": "work"}]},
+        {"userName": "ok@acme.example", "urn:example:x": {"deep": [[{"k\u0000": 1}]]}},
+        {"userName": "ok@acme.example", "addresses": [{"region": ["x", "y\u0000"]}]},
+    ],
+)
+def test_nul_characters_anywhere_in_the_body_are_refused(scim, body):
+    assert_scim_error(scim.post("/Users", body), 400, "invalidValue")
+    assert not DirectoryUser.objects.exists()
+
+
+def test_text_that_merely_spells_an_escape_is_stored_as_sent(scim):
+    response = scim.post("/Users", {"userName": "slash@acme.example", "title": "C:\\u0000 drive"})
+    assert response.status_code == 201, response.text
+    assert response.json()["title"] == "C:\\u0000 drive"
+
+
+def test_absurd_nesting_is_invalid_syntax(scim):
+    nested: object = "x"
+    for _ in range(40):
+        nested = [nested]
+    assert_scim_error(scim.post("/Users", {"userName": "deep@acme.example", "x": nested}), 400, "invalidSyntax")
+    assert not DirectoryUser.objects.exists()

@@ -95,6 +95,33 @@ def test_paging_is_stable_one_based_and_counts_everything(scim, people):
     assert past_end["Resources"] == [] and past_end["totalResults"] == 10
 
 
+def test_every_page_is_the_same_slice_of_one_order_front_half_or_back(scim, people):
+    """Pages past the middle are read from the end; they must still be the slice asked for,
+    and a tombstoned user must be neither counted nor listed."""
+    for index in range(9):
+        scim.create_user(f"slice{index}@acme.example")
+    gone = scim.create_user("gone@acme.example").json()
+    assert scim.delete(f"/Users/{gone['id']}").status_code == 204
+    everyone = scim.get("/Users", params={"count": 100}).json()
+    order = [r["id"] for r in everyone["Resources"]]
+    assert everyone["totalResults"] == len(order) == 12 and gone["id"] not in order
+    for count in (1, 2, 5, 12):
+        for start in range(1, 15):
+            page = scim.get("/Users", params={"startIndex": start, "count": count}).json()
+            assert page["totalResults"] == 12
+            assert [r["id"] for r in page["Resources"]] == order[start - 1 : start - 1 + count]
+
+
+@pytest.mark.parametrize(("start", "count", "expected_total"), [(1, 100, 9), (1, 9, 9), (1, 4, 9), (8, 4, 9), (20, 4, 9), (1, 0, 9)])
+def test_filtered_totals_are_exact_whether_or_not_the_page_tells(scim, people, start, count, expected_total):
+    for index in range(7):
+        scim.create_user(f"filtered{index}@acme.example")
+    response = scim.get("/Users", params={"filter": 'userName co "@acme.example"', "startIndex": start, "count": count}).json()
+    matching = sorted(r["userName"] for r in scim.get("/Users", params={"count": 100}).json()["Resources"] if "@acme.example" in r["userName"])
+    assert response["totalResults"] == expected_total == len(matching)
+    assert response["itemsPerPage"] == len(response["Resources"]) == max(0, min(count, expected_total - start + 1))
+
+
 def test_count_is_capped_at_max_results(scim, people, settings):
     response = scim.get("/Users", params={"count": 100000}).json()
     assert response["itemsPerPage"] == 3
