@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.db import connection, transaction
@@ -48,6 +50,24 @@ class EstimatedCountPaginator(Paginator):
 class BigTableAdmin(admin.ModelAdmin):
     paginator = EstimatedCountPaginator
     show_full_result_count = False
+
+
+class ExactIdSearch:
+    """Searching for a pasted id matches ``exact_id_field`` exactly, through its unique index.
+
+    ``"=scim_id"`` in search_fields compiles to ``UPPER(scim_id::text) = UPPER(term)``, which no
+    index serves; OR-ed with the other fields it turned every search into a full scan.
+    """
+
+    exact_id_field = "scim_id"
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        try:
+            key = uuid.UUID(search_term.strip())
+        except ValueError:
+            return results, may_have_duplicates
+        return results | queryset.filter(**{self.exact_id_field: key}), may_have_duplicates
 
 
 class AccountDomainInline(admin.TabularInline):
@@ -132,7 +152,7 @@ class UserEmailInline(admin.TabularInline):
 
 
 @admin.register(DirectoryUser)
-class DirectoryUserAdmin(BigTableAdmin):
+class DirectoryUserAdmin(ExactIdSearch, BigTableAdmin):
     list_display = (
         "user_name",
         "display_name",
@@ -144,7 +164,7 @@ class DirectoryUserAdmin(BigTableAdmin):
     )
     list_select_related = ("account",)
     list_filter = ("is_active", ("deleted_at", admin.EmptyFieldListFilter), "account")
-    search_fields = ("user_name", "email", "display_name", "external_id", "=scim_id")
+    search_fields = ("user_name", "email", "display_name", "external_id")
     readonly_fields = ("scim_id", "created_at", "last_modified_at", "deactivated_at", "deleted_at")
     raw_id_fields = ("account", "login", "provisioned_by")
     inlines = [UserEmailInline]
@@ -179,7 +199,7 @@ MEMBERSHIP_INLINE_LIMIT = 500
 
 
 @admin.register(Group)
-class GroupAdmin(BigTableAdmin):
+class GroupAdmin(ExactIdSearch, BigTableAdmin):
     list_display = (
         "display_name",
         "account",
@@ -191,7 +211,7 @@ class GroupAdmin(BigTableAdmin):
     )
     list_select_related = ("account",)
     list_filter = ("source", "account")
-    search_fields = ("display_name", "external_id", "=scim_id")
+    search_fields = ("display_name", "external_id")
     readonly_fields = ("scim_id", "created_at", "last_modified_at")
     raw_id_fields = ("account", "provisioned_by")
     show_full_result_count = False
@@ -262,7 +282,7 @@ class AgentUserFilter(admin.SimpleListFilter):
 
 
 @admin.register(Agent)
-class AgentAdmin(BigTableAdmin):
+class AgentAdmin(ExactIdSearch, BigTableAdmin):
     list_display = (
         "logon_name",
         "machine_name",
@@ -275,7 +295,8 @@ class AgentAdmin(BigTableAdmin):
     )
     list_select_related = ("account", "user", "merged_into")
     list_filter = (AgentUserFilter, "is_uninstall_required", "is_manually_assigned")
-    search_fields = ("logon_name", "machine_name", "user__user_name", "=public_id")
+    search_fields = ("logon_name", "machine_name", "user__user_name")
+    exact_id_field = "public_id"
     raw_id_fields = ("account", "merged_into")
     autocomplete_fields = ("user",)
     readonly_fields = ("public_id", "first_seen_at", "last_seen_at", "logon_user", "logon_domain")

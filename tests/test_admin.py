@@ -29,6 +29,26 @@ def test_directory_changelists_and_search_work(admin_client, populated, model):
     assert admin_client.get(url, {"q": "ann"}).status_code == 200
 
 
+def test_search_finds_users_groups_and_agents_by_pasted_id_and_by_text(admin_client, populated, acme):
+    bob = DirectoryUser.objects.create(account=acme, user_name="bob@acme.example")
+    finance = Group.objects.get(display_name="Finance")
+    agent = Agent.objects.get(logon_name="ACME\\ann")
+
+    def found(model, term):
+        response = admin_client.get(reverse(f"admin:directory_{model}_changelist"), {"q": term})
+        assert response.status_code == 200
+        return [str(obj.pk) for obj in response.context["cl"].result_list]
+
+    ann_pk = str(DirectoryUser.objects.get(scim_id=populated["id"]).pk)
+    assert found("directoryuser", populated["id"]) == [ann_pk]
+    assert found("directoryuser", populated["id"].upper()) == [ann_pk]
+    assert found("directoryuser", "BOB@ACME") == [str(bob.pk)]
+    assert found("group", str(finance.scim_id)) == [str(finance.pk)]
+    assert found("agent", str(agent.public_id)) == [str(agent.pk)]
+    assert found("agent", "acme\\AN") == [str(agent.pk)]
+    assert found("directoryuser", "00000000-0000-0000-0000-000000000000") == []
+
+
 @pytest.mark.parametrize("model", ["integrationinstance", "apikey", "provisioningevent"])
 def test_integration_changelists_and_search_work(admin_client, populated, model):
     url = reverse(f"admin:integrations_{model}_changelist")
@@ -179,3 +199,15 @@ def test_group_list_counts_agents_and_follows_merges(admin_client, acme):
 
     assert (before.member_total, before.agent_total) == (1, 2)
     assert (after.member_total, after.agent_total) == (1, 1)
+
+
+def test_substring_searches_have_trigram_indexes_on_the_expression_django_queries(acme):
+    from django.db import connection
+
+    query = str(DirectoryUser.objects.filter(user_name__icontains="x").query)
+    assert 'UPPER("directory_directoryuser"."user_name"::text) LIKE' in query
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE %s", ["%_trgm"])
+        indexes = dict(cursor.fetchall())
+    assert "upper((user_name)::text) gin_trgm_ops" in indexes["directory_user_user_name_trgm"]
+    assert {"directory_user_email_trgm", "directory_user_display_name_trgm", "directory_agent_logon_name_trgm"} <= indexes.keys()
