@@ -5,8 +5,7 @@ import uuid
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.db import connection, transaction
-from django.db.models import Count, IntegerField, Max, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Max, OuterRef, Subquery
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.functional import cached_property
@@ -230,17 +229,9 @@ class GroupAdmin(ExactIdSearch, BigTableAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def get_queryset(self, request):
-        counted_agents = (
-            Agent.objects.counted()
-            .filter(user__memberships__group=OuterRef("pk"))
-            .order_by()
-            .values("account")
-            .annotate(total=Count("pk"))
-            .values("total")
-        )
         return super().get_queryset(request).annotate(
             member_total=count_subquery(GroupMembership.objects.all(), "group"),
-            agent_total=Coalesce(Subquery(counted_agents, output_field=IntegerField()), 0),
+            agent_total=count_subquery(Agent.objects.counted(), "user__memberships__group"),
         )
 
     @admin.display(description="Agents counted", ordering="agent_total")

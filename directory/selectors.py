@@ -3,8 +3,7 @@ reads across accounts. Counts are subqueries, evaluated only for the page being 
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, IntegerField, Max, OuterRef, Q, QuerySet, Subquery
 
 from directory.models import Account, Agent, DirectoryUser, Group, GroupMembership
 
@@ -16,17 +15,19 @@ USER_FILTERS = {
 }
 
 
-def count_subquery(queryset: QuerySet, field: str) -> Coalesce:
+class _CountOf(Subquery):
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) counted)"
+    output_field = IntegerField()
+
+
+def count_subquery(queryset: QuerySet, field: str) -> Subquery:
     """COUNT of ``queryset`` rows whose ``field`` is the outer row, as a subquery that the
-    database evaluates only for the rows of the page it returns."""
-    counted = (
-        queryset.filter(**{field: OuterRef("pk")})
-        .order_by()
-        .values(field)
-        .annotate(total=Count("pk"))
-        .values("total")
-    )
-    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+    database evaluates only for the rows of the page it returns.
+
+    A plain aggregate over the matching ids, without GROUP BY: grouping made PostgreSQL sort
+    the 95,000 agent rows of a 50,000-member group (spilling to disk) before counting them.
+    """
+    return _CountOf(queryset.filter(**{field: OuterRef("pk")}).order_by().values("pk"))
 
 
 def _agents_of_user() -> QuerySet:
@@ -50,17 +51,21 @@ def users_page(
         users = users.filter(is_active=True)
     elif status == "deactivated":
         users = users.filter(is_active=False)
-    elif status == "no-agent":
-        users = users.filter(~Exists(_agents_of_user()))
-    elif status == "several-agents":
-        several = (
-            Agent.objects.filter(user=OuterRef("pk"), merged_into__isnull=True)
-            .order_by()
-            .values("user")
-            .annotate(total=Count("pk"))
-            .filter(total__gt=1)
-        )
-        users = users.filter(Exists(several))
+    elif status in ("no-agent", "several-agents"):
+        # Uncorrelated subqueries: PostgreSQL hashes the account's agents once instead of
+        # probing them per user (0.1-0.4 s at 100,000 users).
+        agents = Agent.objects.filter(account=account, user__isnull=False).order_by()
+        if status == "no-agent":
+            users = users.exclude(pk__in=agents.values("user"))
+        else:
+            several = (
+                agents.filter(merged_into__isnull=True)
+                .values("user")
+                .annotate(total=Count("pk"))
+                .filter(total__gt=1)
+                .values("user")
+            )
+            users = users.filter(pk__in=several)
     last_seen = (
         Agent.objects.filter(user=OuterRef("pk"))
         .order_by()
@@ -107,17 +112,12 @@ def groups_page(account: Account, *, search: str = "") -> QuerySet[Group]:
     groups = Group.objects.for_account(account).select_related("provisioned_by")
     if search:
         groups = groups.filter(display_name__icontains=search)
-    counted_agents = Agent.objects.counted().filter(user__memberships__group=OuterRef("pk"))
-    agent_total = Subquery(
-        counted_agents.order_by().values("account").annotate(total=Count("pk")).values("total"),
-        output_field=IntegerField(),
-    )
     active_members = GroupMembership.objects.filter(
         user__is_active=True, user__deleted_at__isnull=True
     )
     return groups.annotate(
         user_total=count_subquery(GroupMembership.objects.all(), "group"),
-        agent_total=Coalesce(agent_total, 0),
+        agent_total=count_subquery(Agent.objects.counted(), "user__memberships__group"),
         pending_total=count_subquery(active_members.filter(user__agents__isnull=True), "group"),
     ).order_by("display_name", "id")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 
-from directory.agent_services import agent_check_in
+from directory.agent_services import agent_check_in, agents_merge
 from directory.models import AccountMember, Agent, DirectoryUser, Group, GroupMembership
 
 
@@ -43,6 +43,29 @@ def test_users_page_lists_status_agents_and_filters(admin_of, acme, tyler):
     assert "tyler@acme.example" in several and "marla@acme.example" not in several
     assert "marla@acme.example" in no_agent and "tyler@acme.example" not in no_agent
     assert "marla@acme.example" in searched and "Tyler" not in searched
+
+
+def test_agent_filters_ignore_unassigned_agents_merged_aliases_and_other_accounts(admin_of, acme, globex, tyler):
+    user, _ = tyler
+    client = admin_of(acme)
+    DirectoryUser.objects.create(account=acme, user_name="marla@acme.example")
+    agent_check_in(account=acme, logon_name="nobody@acme.example", machine_name="KIOSK")  # unassigned
+    bob = DirectoryUser.objects.create(account=acme, user_name="bob@acme.example")
+    agent_check_in(account=acme, logon_name="bob@acme.example", machine_name="BOB-1")
+    agent_check_in(account=acme, logon_name="bob@acme.example", machine_name="BOB-2")
+    first, second = bob.agents.order_by("id")
+    agents_merge(primary=first, others=[second])
+    outsider = DirectoryUser.objects.create(account=globex, user_name="marla@acme.example")
+    agent_check_in(account=globex, logon_name="marla@acme.example", machine_name="GLOBEX-1")
+    assert outsider.agents.count() == 1
+
+    no_agent = client.get("/users/", {"status": "no-agent"}).content.decode()
+    several = client.get("/users/", {"status": "several-agents"}).content.decode()
+
+    assert "marla@acme.example" in no_agent
+    assert "bob@acme.example" not in no_agent and "tyler@acme.example" not in no_agent
+    assert "tyler@acme.example" in several
+    assert "bob@acme.example" not in several and "marla@acme.example" not in several
 
 
 def test_merge_flow_changes_group_counts_and_unmerge_restores(admin_of, acme, tyler):
