@@ -228,6 +228,9 @@ class UserAdapter(ScimAdapterMixin, SCIMUser):
     # --- reading ---------------------------------------------------------------------------
 
     def to_dict(self) -> dict:
+        return self.resource_document(groups=self.selection.wants(USER_SCHEMA, "groups"))
+
+    def resource_document(self, *, groups: bool) -> dict:
         user: DirectoryUser = self.obj
         name = {
             "formatted": user.formatted_name,
@@ -267,7 +270,7 @@ class UserAdapter(ScimAdapterMixin, SCIMUser):
         for key in USER_OTHER_MULTI_VALUED:
             if user.other_attributes.get(key):
                 document[key] = user.other_attributes[key]
-        if self.selection.wants(USER_SCHEMA, "groups"):
+        if groups:
             document["groups"] = self.groups_list()
         if user.enterprise:
             document["schemas"] = [USER_SCHEMA, ENTERPRISE_SCHEMA]
@@ -277,12 +280,14 @@ class UserAdapter(ScimAdapterMixin, SCIMUser):
 
     def email_values(self) -> list[tuple]:
         """(value, type, display, primary) per address: prefetched for a page, else one query."""
-        prefetched = getattr(self.obj, "email_values", None)
-        if prefetched is not None:
-            return prefetched
-        return list(
-            self.obj.email_rows.order_by("id").values_list("value", "type", "display", "is_primary")
-        )
+        values = getattr(self.obj, "email_values", None)
+        if values is None:
+            values = self.obj.email_values = list(
+                self.obj.email_rows.order_by("id").values_list(
+                    "value", "type", "display", "is_primary"
+                )
+            )
+        return values
 
     @staticmethod
     def _email_dict(value: str, type_: str, display: str, is_primary: bool) -> dict:
@@ -298,7 +303,7 @@ class UserAdapter(ScimAdapterMixin, SCIMUser):
         base = base_url(self.request)
         rows = getattr(self.obj, "group_values", None)
         if rows is None:
-            rows = user_group_values([self.obj.pk])[self.obj.pk]
+            rows = self.obj.group_values = user_group_values([self.obj.pk])[self.obj.pk]
         return [
             {"value": scim_id, "display": name, "$ref": f"{base}/Groups/{scim_id}", "type": "direct"}
             for scim_id, name in rows
@@ -426,8 +431,8 @@ class UserAdapter(ScimAdapterMixin, SCIMUser):
     # --- PATCH: operations applied to the current document -------------------------------------
 
     def handle_operations(self, operations) -> None:
-        document = self.to_dict()
-        for key in ("meta", "groups", "id", "schemas"):
+        document = self.resource_document(groups=False)
+        for key in ("meta", "id", "schemas"):
             document.pop(key, None)
         self._document = document
         super().handle_operations(operations)

@@ -500,13 +500,12 @@ class ResourceView(ScimView):
             adapter = self.adapter(obj)
             adapter.handle_operations(operations)
             self.record(adapter, 200)
-        return self.patched_response(uuid)
+        return self.patched_response(adapter)
 
-    def patched_response(self, uuid: str) -> HttpResponse:
-        """200 with the resource as it now is, re-read after the transaction."""
-        obj = self.get_object(uuid)
-        self.prefetch_page([obj], None)
-        return self.render(self.adapter(obj))
+    def patched_response(self, adapter) -> HttpResponse:
+        """200 with the resource as saved: a user PATCH is applied to the whole document and
+        saved like a PUT, so the adapter holds the resource as it now is."""
+        return self.render(adapter)
 
     def delete(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
         if uuid is None:
@@ -564,8 +563,8 @@ class GroupsView(ResourceView):
         for group in objects:
             group.member_rows = rows[group.pk]
 
-    def patched_response(self, uuid: str) -> HttpResponse:
-        """200 with the group, or 204 No Content once it has more than
+    def patched_response(self, adapter) -> HttpResponse:
+        """200 with the group re-read after the transaction, or 204 No Content once it has more than
         SCIM_PATCH_RESPONSE_MAX_MEMBERS members.
 
         RFC 7644 section 3.5.2 lets a PATCH answer either way and Okta accepts both. Rendering
@@ -573,7 +572,7 @@ class GroupsView(ResourceView):
         take seconds. One row more than the limit is fetched, in the query that would have
         loaded the members anyway, so the query count stays the same.
         """
-        obj = self.get_object(uuid)
+        obj = self.get_object(str(adapter.obj.scim_id))
         limit = settings.SCIM_PATCH_RESPONSE_MAX_MEMBERS
         rows = group_member_values([obj.pk], limit=limit + 1)[obj.pk]
         if len(rows) > limit:

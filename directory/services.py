@@ -49,7 +49,10 @@ def user_save(*, user: DirectoryUser, emails: list[EmailAddress] | None) -> Dire
     For an update the caller holds the user's row lock. Two concurrent creates of one userName
     both pass the pre-check; the unique index stops the second, which becomes a 409.
     """
-    if _user_name_taken(user):
+    # A clash is only possible for a new userName; the unique index backs this check anyway.
+    loaded = getattr(user, "loaded_user_name", None)
+    unchanged_name = user.pk is not None and loaded is not None and loaded.upper() == user.user_name.upper()
+    if not unchanged_name and _user_name_taken(user):
         raise DirectoryError(
             f"A user with userName {user.user_name!r} already exists.",
             scim_type="uniqueness",
@@ -87,10 +90,14 @@ def _replace_emails(user: DirectoryUser, emails: list[EmailAddress], *, created:
     if created and not wanted:
         return False
     if not created:
-        current = [
-            (row.value, row.type, row.display, row.is_primary) for row in user.email_rows.all()
-        ]
-        if current == wanted:
+        # ``email_values`` holds the addresses as already read for this request, if they were.
+        current = getattr(user, "email_values", None)
+        if current is None:
+            current = list(
+                user.email_rows.order_by("id").values_list("value", "type", "display", "is_primary")
+            )
+        if [tuple(row) for row in current] == wanted:
+            user.email_values = wanted
             return False
         user.email_rows.all().delete()
     UserEmail.objects.bulk_create(
@@ -106,6 +113,7 @@ def _replace_emails(user: DirectoryUser, emails: list[EmailAddress], *, created:
     )
     if hasattr(user, "_prefetched_objects_cache"):
         user._prefetched_objects_cache.pop("email_rows", None)
+    user.email_values = wanted
     return True
 
 

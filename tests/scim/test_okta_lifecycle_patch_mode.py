@@ -188,3 +188,18 @@ def test_patch_errors_name_the_problem(scim):
         assert response.status_code == 400, body
         assert response.json()["scimType"] == scim_type, (body, response.json())
         assert response.json()["detail"]
+
+
+def test_a_user_patch_answers_exactly_what_a_later_get_returns(scim):
+    user = scim.create_user("same@acme.example", "Same", "Answer").json()
+    scim.create_group("Readers", [user["id"]])
+    patched = scim.patch(f"/Users/{user['id']}", [
+        {"op": "replace", "value": {"name.givenName": "Changed", "active": False}},
+        {"op": "add", "path": "emails", "value": [{"value": "second@acme.example", "type": "home"}]},
+    ])
+    assert patched.status_code == 200, patched.text
+    fetched = scim.get(f"/Users/{user['id']}")
+    assert patched.json() == fetched.json()
+    assert patched.headers["ETag"] == fetched.headers["ETag"]
+    assert [g["display"] for g in patched.json()["groups"]] == ["Readers"]
+    assert {e["value"] for e in patched.json()["emails"]} == {"same@acme.example", "second@acme.example"}
