@@ -37,3 +37,11 @@ def test_tiny_benchmark_runs_every_phase_and_prints_targets(tmp_path):
     assert "scale: big group, PUT" in out and "RSS <= 256 MiB" in out
     assert "errors]" not in out, out
     assert "tenant scoping: second tenant's key sees none of the first's rows: PASS" in out
+    # The in-process, one-request-at-a-time figures run on the same tiny tenant.
+    single = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "single.py"), "--repeat", "2"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert single.returncode == 0, single.stdout[-3000:] + single.stderr[-3000:]
+    for label in ("SCIM userName eq lookup", "SCIM 50k group, PUT one change", "Groups page"):
+        assert label in single.stdout
