@@ -28,6 +28,16 @@ def test_database_url_parses_postgres_and_defaults_to_sqlite():
         project_settings.database_from_url("postgres://x@y:5432/")
 
 
+def test_postgres_sessions_run_without_jit_unless_the_option_is_emptied(monkeypatch, db):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
+    monkeypatch.setenv("DATABASE_SESSION_OPTIONS", "")
+    assert "options" not in project_settings.database_from_url("postgres://a@b/c")["OPTIONS"]
+
+
 def test_typed_helpers_reject_bad_values(monkeypatch):
     monkeypatch.setenv("SOME_FLAG", "perhaps")
     with pytest.raises(ImproperlyConfigured, match="SOME_FLAG"):
