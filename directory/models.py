@@ -363,6 +363,13 @@ class Agent(models.Model):
         ]
         indexes = [
             models.Index(fields=["account", "user"], name="directory_agent_account_user"),
+            # Agents that count (not merged into another), per user: index-only for the
+            # Users page's "several agents" filter.
+            models.Index(
+                fields=["account", "user"],
+                condition=Q(merged_into__isnull=True),
+                name="directory_agent_counted",
+            ),
             models.Index(Upper("logon_user"), "account", name="directory_agent_logon_user"),
         ]
 

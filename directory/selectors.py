@@ -61,7 +61,7 @@ def users_page(
             several = (
                 agents.filter(merged_into__isnull=True)
                 .values("user")
-                .annotate(total=Count("pk"))
+                .annotate(total=Count("*"))
                 .filter(total__gt=1)
                 .values("user")
             )
