@@ -9,10 +9,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from django.db import connection
 from django.db.models import TextField
 from django.db.models.functions import Cast
 
 from directory.models import GroupMembership, UserEmail
+
+
+def _id_text(field: str):
+    """The id column as text: printed by PostgreSQL; elsewhere (SQLite keeps 32 hex digits
+    without dashes) read as a UUID and printed by :func:`_as_text`."""
+    return Cast(field, TextField()) if connection.vendor == "postgresql" else field
+
+
+def _as_text(value) -> str:
+    return value if isinstance(value, str) else str(value)
 
 
 def user_email_values(user_ids: list[int]) -> dict[int, list[tuple[str, str, str, bool]]]:
@@ -34,10 +45,10 @@ def user_group_values(user_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
     memberships = (
         GroupMembership.objects.filter(user_id__in=user_ids)
         .order_by("user_id", "id")
-        .values_list("user_id", Cast("group__scim_id", TextField()), "group__display_name")
+        .values_list("user_id", _id_text("group__scim_id"), "group__display_name")
     )
     for user_id, scim_id, name in memberships:
-        rows[user_id].append((scim_id, name))
+        rows[user_id].append((_as_text(scim_id), name))
     return rows
 
 
@@ -47,10 +58,10 @@ def group_member_values(group_ids: list[int], limit: int | None = None) -> dict[
     members = (
         GroupMembership.objects.filter(group_id__in=group_ids)
         .order_by("group_id", "id")
-        .values_list("group_id", Cast("user__scim_id", TextField()), "display")
+        .values_list("group_id", _id_text("user__scim_id"), "display")
     )
     if limit is not None:
         members = members[:limit]
     for group_id, scim_id, display in members:
-        rows[group_id].append((scim_id, display))
+        rows[group_id].append((_as_text(scim_id), display))
     return rows
