@@ -167,3 +167,18 @@ def test_absurd_nesting_is_invalid_syntax(scim):
         nested = [nested]
     assert_scim_error(scim.post("/Users", {"userName": "deep@acme.example", "x": nested}), 400, "invalidSyntax")
     assert not DirectoryUser.objects.exists()
+
+
+def test_values_orjson_cannot_print_still_make_a_200(scim):
+    """An operator can store any JSON in admin, including integers past 64 bits."""
+    created = scim.create_user("big@acme.example").json()
+    DirectoryUser.objects.filter(scim_id=created["id"]).update(enterprise={"employeeNumber": 2**70})
+    response = scim.get(f"/Users/{created['id']}")
+    assert response.status_code == 200
+    assert response.json()["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["employeeNumber"] == 2**70
+
+
+def test_integers_past_64_bits_in_a_body_are_read_not_refused(scim):
+    response = scim.request("POST", "/Users", data='{"userName": "n@acme.example", "x": 123456789012345678901234567890}',
+                            headers={"Content-Type": "application/scim+json"})
+    assert response.status_code == 201, response.text
