@@ -12,6 +12,7 @@ from django.utils.functional import cached_property
 
 from directory import agent_services, services
 from directory.errors import DirectoryError
+from directory.expressions import count_subquery
 from directory.models import (
     Account,
     AccountDomain,
@@ -22,7 +23,6 @@ from directory.models import (
     GroupMembership,
     UserEmail,
 )
-from directory.selectors import count_subquery
 
 
 class EstimatedCountPaginator(Paginator):
@@ -229,18 +229,15 @@ class GroupAdmin(ExactIdSearch, BigTableAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
-            member_total=count_subquery(GroupMembership.objects.all(), "group"),
-            agent_total=count_subquery(Agent.objects.counted(), "user__memberships__group"),
-        )
+        return super().get_queryset(request).with_member_counts()
 
     @admin.display(description="Agents counted", ordering="agent_total")
     def agent_count(self, group: Group) -> int:
         return group.agent_total
 
-    @admin.display(description="Members (users)", ordering="member_total")
+    @admin.display(description="Members (users)", ordering="user_total")
     def member_count(self, group: Group) -> int:
-        return group.member_total
+        return group.user_total
 
 
 @admin.register(GroupMembership)

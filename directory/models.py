@@ -84,6 +84,11 @@ class DirectoryUser(models.Model):
     # urn:ietf:params:scim:schemas:extension:enterprise:2.0:User, as sent.
     enterprise = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=True)
+    # Kept by database triggers on directory_agent (migration 0007), so every way an agent is
+    # linked, merged, unlinked or deleted updates them in the same transaction: the agents
+    # linked to this user, and those of them not merged into another agent.
+    agent_count = models.PositiveIntegerField(default=0, editable=False)
+    counted_agent_count = models.PositiveIntegerField(default=0, editable=False)
     deactivated_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
     # The integration (e.g. OKTA via SCIM) that created the user; empty for users made by hand.
@@ -192,6 +197,19 @@ class GroupQuerySet(models.QuerySet):
     def for_account(self, account: Account) -> GroupQuerySet:
         return self.filter(account=account)
 
+    def with_member_counts(self) -> GroupQuerySet:
+        """Annotate each group's members as the identity provider set them (``user_total``),
+        as the product counts them (``agent_total``: one per unmerged agent of an active
+        member) and its active members with no agent yet (``pending_total``)."""
+        from directory.expressions import count_subquery, sum_subquery
+
+        active = GroupMembership.objects.filter(user__is_active=True, user__deleted_at__isnull=True)
+        return self.annotate(
+            user_total=count_subquery(GroupMembership.objects.all(), "group"),
+            agent_total=sum_subquery(active, "group", "user__counted_agent_count"),
+            pending_total=count_subquery(active.filter(user__agent_count=0), "group"),
+        )
+
 
 class Group(models.Model):
     """A group of directory users; groups pushed by Okta are owned by Okta."""
@@ -251,15 +269,11 @@ class Group(models.Model):
 
     def agent_member_count(self) -> int:
         """Members as the product counts them: one per (unmerged) agent of an active member."""
-        return Agent.objects.counted().filter(user__memberships__group=self).count()
+        return Group.objects.filter(pk=self.pk).with_member_counts().get().agent_total
 
     def pending_member_count(self) -> int:
         """Active members with no agent yet."""
-        return (
-            self.memberships.filter(user__is_active=True, user__deleted_at__isnull=True)
-            .filter(user__agents__isnull=True)
-            .count()
-        )
+        return Group.objects.filter(pk=self.pk).with_member_counts().get().pending_total
 
 
 class GroupMembership(models.Model):
@@ -363,13 +377,6 @@ class Agent(models.Model):
         ]
         indexes = [
             models.Index(fields=["account", "user"], name="directory_agent_account_user"),
-            # Agents that count (not merged into another), per user: index-only for the
-            # Users page's "several agents" filter.
-            models.Index(
-                fields=["account", "user"],
-                condition=Q(merged_into__isnull=True),
-                name="directory_agent_counted",
-            ),
             models.Index(Upper("logon_user"), "account", name="directory_agent_logon_user"),
         ]
 

@@ -197,8 +197,8 @@ def test_group_list_counts_agents_and_follows_merges(admin_client, acme):
     agents_merge(primary=first, others=[second])
     after = admin_client.get(url).context["cl"].result_list[0]
 
-    assert (before.member_total, before.agent_total) == (1, 2)
-    assert (after.member_total, after.agent_total) == (1, 1)
+    assert (before.user_total, before.agent_total) == (1, 2)
+    assert (after.user_total, after.agent_total) == (1, 1)
 
 
 def test_substring_searches_have_trigram_indexes_on_the_expression_django_queries(acme):

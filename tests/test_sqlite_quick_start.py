@@ -46,6 +46,16 @@ assert found["totalResults"] == 1 and found["Resources"][0]["id"] == ids[3], fou
 for start in range(1, 7):
     status, page = send("get", f"/scim/v1/Users?startIndex={start}&count=2")
     assert page["totalResults"] == 5 and [r["id"] for r in page["Resources"]] == ids[start - 1 : start + 1], (start, page)
+from directory.agent_services import agent_check_in, agents_merge
+from directory.models import DirectoryUser, Group
+for machine in ("A", "B", "C"):
+    agent_check_in(account=account, logon_name="u1@quick.example", machine_name=machine)
+first, second, _ = DirectoryUser.objects.get(user_name="u1@quick.example").agents.order_by("id")
+agents_merge(primary=first, others=[second])
+user = DirectoryUser.objects.get(user_name="u1@quick.example")
+assert (user.agent_count, user.counted_agent_count) == (3, 2), (user.agent_count, user.counted_agent_count)
+team = Group.objects.filter(display_name="Team").with_member_counts().get()
+assert (team.user_total, team.agent_total, team.pending_total) == (3, 2, 1), (team.user_total, team.agent_total, team.pending_total)
 print("sqlite scenario ok")
 '''
 
