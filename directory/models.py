@@ -123,6 +123,12 @@ class DirectoryUser(models.Model):
         ]
         indexes = [
             models.Index(fields=["account", "id"], name="directory_user_account_id"),
+            # A group's counts read these four columns for each of its members: index-only.
+            models.Index(
+                fields=["id"],
+                include=["is_active", "deleted_at", "agent_count", "counted_agent_count"],
+                name="directory_user_agent_counts",
+            ),
             # SCIM lists count and skip only users that are not tombstoned: index-only scans.
             models.Index(
                 fields=["account", "id"],
