@@ -105,6 +105,12 @@ def _check_json(body, raw: bytes) -> None:
         value, depth = stack.pop()
         if depth > MAX_JSON_DEPTH:
             raise BadRequestError("The request body is nested too deeply.", scim_type="invalidSyntax")
+        if not check_text and isinstance(value, list) and _flat_objects(value):
+            # A list of flat objects (a group's members): its objects are one level down and
+            # hold nothing deeper.
+            if depth + 1 > MAX_JSON_DEPTH:
+                raise BadRequestError("The request body is nested too deeply.", scim_type="invalidSyntax")
+            continue
         items = value.items() if isinstance(value, dict) else enumerate(value)
         for key, item in items:
             if check_text and _has_nul(key):
@@ -113,6 +119,12 @@ def _check_json(body, raw: bytes) -> None:
                 stack.append((item, depth + 1))
             elif check_text and _has_nul(item):
                 raise BadRequestError("Text values cannot contain NUL characters.", scim_type="invalidValue")
+
+
+def _flat_objects(items: list) -> bool:
+    return all(type(item) is dict for item in items) and not any(
+        type(field) in (dict, list) for item in items for field in item.values()
+    )
 
 
 def _has_nul(value) -> bool:

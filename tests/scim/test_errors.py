@@ -182,3 +182,15 @@ def test_integers_past_64_bits_in_a_body_are_read_not_refused(scim):
     response = scim.request("POST", "/Users", data='{"userName": "n@acme.example", "x": 123456789012345678901234567890}',
                             headers={"Content-Type": "application/scim+json"})
     assert response.status_code == 201, response.text
+
+
+@pytest.mark.parametrize("levels", [29, 40])
+def test_nesting_is_limited_also_when_the_deepest_list_holds_flat_objects(scim, levels):
+    nested: object = [{"value": "x"}, {"value": "y"}]
+    for _ in range(levels):
+        nested = [nested]
+    response = scim.post("/Users", {"userName": "deep@acme.example", "x": nested})
+    if levels > 30:
+        assert_scim_error(response, 400, "invalidSyntax")
+    else:
+        assert response.status_code == 201, response.text
