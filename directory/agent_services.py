@@ -165,11 +165,23 @@ def agents_follow_user_state(*, user: DirectoryUser) -> int:
     )
 
 
+def _lock_users_first(user_ids) -> None:
+    """Lock the users whose agent counts a change will update, before any agent row.
+
+    The count triggers update a user's row while the agent rows are locked; a SCIM write locks
+    the user first and then updates its agents. Taking the users first here keeps one order.
+    """
+    ids = sorted({pk for pk in user_ids if pk is not None})
+    if ids:
+        list(DirectoryUser.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
+
+
 @transaction.atomic
 def agent_assign(*, agent: Agent, user: DirectoryUser | None) -> Agent:
     """Assign (or unassign, with None) an agent by hand; matching will not change it again."""
     if user is not None and user.account_id != agent.account_id:
         raise DirectoryError("That user belongs to another account.", status=404)
+    _lock_users_first([agent.user_id, user.pk if user else None])
     agent = Agent.objects.select_for_update().get(pk=agent.pk)
     if agent.user_id != (user.pk if user else None):
         Agent.objects.filter(merged_into=agent).update(merged_into=None)
@@ -190,6 +202,9 @@ def agents_merge(*, primary: Agent, others: list[Agent], across_users: bool = Fa
     ids = {agent.pk for agent in others} - {primary.pk}
     if not ids:
         raise DirectoryError("Choose at least one other agent to merge into the primary agent.")
+    _lock_users_first(
+        Agent.objects.filter(Q(pk__in=ids) | Q(merged_into_id__in=ids)).values_list("user_id", flat=True)
+    )
     locked = list(Agent.objects.select_for_update().filter(pk__in=ids | {primary.pk}))
     if len(locked) != len(ids) + 1 or any(a.account_id != primary.account_id for a in locked):
         raise DirectoryError("Agents can only be merged within one account.", status=404)
@@ -208,5 +223,6 @@ def agents_merge(*, primary: Agent, others: list[Agent], across_users: bool = Fa
 @transaction.atomic
 def agent_unmerge(*, agent: Agent) -> None:
     """Turn an alias back into an agent of its own (merging is reversible)."""
+    _lock_users_first([agent.user_id])
     Agent.objects.filter(pk=agent.pk).update(merged_into=None)
     agent.merged_into = None

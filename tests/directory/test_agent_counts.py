@@ -105,3 +105,52 @@ def test_concurrent_first_check_ins_of_one_users_agents_lose_no_count(acme):
     tyler.refresh_from_db()
     assert (tyler.agent_count, tyler.counted_agent_count) == (8, 8)
     assert_counts_match_live(acme)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_merging_while_okta_deactivates_the_same_user_does_not_deadlock(acme):
+    """A SCIM write locks the user, then updates its agents; a merge updates agents, whose
+    count trigger then updates the user. The merge takes the user first, so they queue."""
+    import time
+
+    from django.db import transaction
+
+    tyler = DirectoryUser.objects.create(account=acme, user_name="tyler@acme.example")
+    for machine in ("A", "B"):
+        agent_check_in(account=acme, logon_name="tyler@acme.example", machine_name=machine)
+    first, second = Agent.objects.filter(user=tyler).order_by("id")
+    user_locked = threading.Event()
+    errors: list[BaseException] = []
+
+    def deactivate() -> None:
+        try:
+            with transaction.atomic():
+                user = DirectoryUser.objects.select_for_update().get(pk=tyler.pk)
+                user_locked.set()
+                time.sleep(0.5)  # the merge starts meanwhile
+                user.set_active(False)
+                services.user_save(user=user, emails=None)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def merge() -> None:
+        try:
+            user_locked.wait(timeout=10)
+            agents_merge(primary=first, others=[second])
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deactivate), threading.Thread(target=merge)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    tyler.refresh_from_db()
+    assert not tyler.is_active and (tyler.agent_count, tyler.counted_agent_count) == (2, 1)
+    assert set(Agent.objects.filter(user=tyler).values_list("is_uninstall_required", flat=True)) == {True}
