@@ -43,6 +43,10 @@ class AccountMember(models.Model):
         return f"{self.user} @ {self.account.slug}"
 
 
+# Kept by the database triggers of migration 0007, never written by the ORM after an insert.
+AGENT_COUNT_FIELDS = ("agent_count", "counted_agent_count")
+
+
 class DirectoryUserQuerySet(models.QuerySet):
     def for_account(self, account: Account) -> DirectoryUserQuerySet:
         """The account's users that SCIM can see: deleted (tombstoned) users are left out."""
@@ -140,6 +144,17 @@ class DirectoryUser(models.Model):
 
     def __str__(self) -> str:
         return self.user_name
+
+    def save(self, *args, **kwargs) -> None:
+        # The agent counts belong to the triggers: an update never writes them back, so a user
+        # loaded before an agent changed cannot put a stale count back.
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name not in AGENT_COUNT_FIELDS
+            ]
+        super().save(*args, **kwargs)
 
     @classmethod
     def from_db(cls, db, field_names, values):

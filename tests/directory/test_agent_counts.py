@@ -154,3 +154,14 @@ def test_merging_while_okta_deactivates_the_same_user_does_not_deadlock(acme):
     tyler.refresh_from_db()
     assert not tyler.is_active and (tyler.agent_count, tyler.counted_agent_count) == (2, 1)
     assert set(Agent.objects.filter(user=tyler).values_list("is_uninstall_required", flat=True)) == {True}
+
+
+def test_saving_a_user_loaded_before_its_agents_changed_keeps_the_counts(acme):
+    stale = DirectoryUser.objects.create(account=acme, user_name="tyler@acme.example")
+    stale = DirectoryUser.objects.get(pk=stale.pk)
+    agent_check_in(account=acme, logon_name="tyler@acme.example", machine_name="LAPTOP")
+    stale.title = "Engineer"
+    stale.save()
+    services.user_save(user=stale, emails=None)
+    fresh = DirectoryUser.objects.get(pk=stale.pk)
+    assert (fresh.title, fresh.agent_count, fresh.counted_agent_count) == ("Engineer", 1, 1)

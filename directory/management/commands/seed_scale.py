@@ -19,12 +19,14 @@ INSERT INTO directory_directoryuser (
     scim_id, user_name, external_id, given_name, family_name, middle_name, honorific_prefix,
     honorific_suffix, formatted_name, display_name, nick_name, profile_url, title, user_type,
     preferred_language, locale, time_zone, email, phone_numbers, addresses, other_attributes,
-    enterprise, is_active, created_at, last_modified_at, account_id
+    enterprise, is_active, created_at, last_modified_at, account_id, agent_count,
+    counted_agent_count
 )
 SELECT gen_random_uuid(), 'user' || i || '@' || %(domain)s, 'okta-' || i, 'Given' || i,
        'Family' || i, '', '', '', 'Given' || i || ' Family' || i, 'Given' || i || ' Family' || i,
        '', '', CASE WHEN i %% 7 = 0 THEN 'Engineer' ELSE 'Analyst' END, '', '', '', '',
-       'user' || i || '@' || %(domain)s, '[]', '[]', '{}', '{}', true, now(), now(), %(account)s
+       'user' || i || '@' || %(domain)s, '[]', '[]', '{}', '{}', true, now(), now(), %(account)s,
+       0, 0  -- the agent triggers count the agents inserted below
 FROM generate_series(1, %(users)s) AS i
 """
 
