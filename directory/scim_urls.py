@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import re_path
 
-from directory import scim_views
+from directory import scim_discovery, scim_views
 
 app_name = "scim"
 
@@ -17,16 +17,16 @@ urlpatterns = [
     re_path(rf"^Groups{RESOURCE_ID}/*$", scim_views.GroupsView.as_view(), name="groups"),
     re_path(
         r"^ServiceProviderConfig/*$",
-        scim_views.ServiceProviderConfigView.as_view(),
+        scim_discovery.ServiceProviderConfigView.as_view(),
         name="service-provider-config",
     ),
-    re_path(r"^Schemas(?:/+(?P<uuid>[^/]+))?/*$", scim_views.SchemasView.as_view(), name="schemas"),
+    re_path(r"^Schemas(?:/+(?P<uuid>[^/]+))?/*$", scim_discovery.SchemasView.as_view(), name="schemas"),
     re_path(
         r"^ResourceTypes(?:/+(?P<uuid>[^/]+))?/*$",
-        scim_views.ResourceTypesView.as_view(),
+        scim_discovery.ResourceTypesView.as_view(),
         name="resource-types",
     ),
-    re_path(r"^(?:Bulk|Me|\.search)(?:/.*)?$", scim_views.NotImplementedView.as_view(), name="unsupported"),
+    re_path(r"^(?:Bulk|Me|\.search)(?:/.*)?$", scim_discovery.NotImplementedView.as_view(), name="unsupported"),
     # [\s\S], not ".": /scim/v1/%0A (a newline) is still a SCIM 404, not Django's HTML one.
-    re_path(r"^[\s\S]*$", scim_views.UnknownEndpointView.as_view(), name="unknown"),
+    re_path(r"^[\s\S]*$", scim_discovery.UnknownEndpointView.as_view(), name="unknown"),
 ]
