@@ -13,12 +13,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from directory import agent_services, selectors, services
+from directory.access import account_admin_required
 from directory.errors import DirectoryError
 from directory.forms import AgentForm, GroupForm, GroupMemberForm, MergeAgentsForm, UserSearchForm
 from directory.models import Agent, DirectoryUser, Group
 from integrations.models import AgentKey
 from integrations.services import agent_key_regenerate
-from integrations.views import account_admin_required
 
 PAGE_SIZE = 50
 

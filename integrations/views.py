@@ -11,12 +11,9 @@ account's instance ids are 404s.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.core.paginator import Paginator
 from django.db import IntegrityError
@@ -24,12 +21,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
+from directory.access import account_admin_required
 from directory.errors import DirectoryError
-from directory.models import AccountMember
 from directory.scim_schema import base_url
 from integrations.forms import (
     ActivityFilterForm,
@@ -57,20 +53,6 @@ from integrations.services import (
 
 DRAWER_HEADER = "X-Drawer"
 ACTIVITY_PAGE_SIZE = 50
-
-
-def account_admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Signed in, and an admin of an account; sets ``request.account``. Pages are never cached."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        member = AccountMember.objects.select_related("account").filter(user=request.user).first()
-        if member is None:
-            return render(request, "integrations/no_account.html", status=403)
-        request.account = member.account
-        return view(request, *args, **kwargs)
-
-    return login_required(never_cache(wrapper))
 
 
 def _is_drawer(request: HttpRequest) -> bool:
