@@ -94,7 +94,8 @@ class AccountAdmin(admin.ModelAdmin):
         from integrations.models import IntegrationInstance, ProvisioningEvent
 
         last_event = (
-            ProvisioningEvent.objects.filter(account=OuterRef("pk"), outcome="success")
+            ProvisioningEvent.objects.traffic()
+            .filter(account=OuterRef("pk"), outcome="success")
             .order_by()
             .values("account")
             .annotate(last=Max("created_at"))

@@ -42,7 +42,9 @@ class IntegrationInstanceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke the keys of selected instances")
     def revoke_keys(self, request, queryset):
-        revoked = sum(services.api_key_revoke(instance=instance) for instance in queryset)
+        revoked = sum(
+            services.api_key_revoke(instance=instance, revoked_by=request.user) for instance in queryset
+        )
         self.message_user(request, f"{revoked} key(s) revoked.", messages.SUCCESS)
 
     @admin.action(description="Regenerate the keys of selected instances (old keys stop working)")

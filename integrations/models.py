@@ -103,9 +103,17 @@ class ApiKey(HashedKey):
         return self.revoked_at is not None or self.instance.is_deleted
 
 
-class ProvisioningEvent(models.Model):
-    """One thing the SCIM API did or refused: who (key), what (action, target), outcome."""
+class ProvisioningEventQuerySet(models.QuerySet):
+    def traffic(self) -> ProvisioningEventQuerySet:
+        """What the identity provider's requests did or were refused; not admins' key changes."""
+        return self.exclude(action__in=ProvisioningEvent.ADMIN_ACTIONS)
 
+
+class ProvisioningEvent(models.Model):
+    """One thing the SCIM API did or refused: who (key), what (action, target), outcome; and
+    the admin's key changes on an instance (``ADMIN_ACTIONS``), so its activity tells both."""
+
+    ADMIN_ACTIONS = ("key.regenerate", "key.revoke", "instance.delete")
     OUTCOME_SUCCESS = "success"
     OUTCOME_FAILURE = "failure"
     OUTCOME_CHOICES = [(OUTCOME_SUCCESS, "Success"), (OUTCOME_FAILURE, "Failure")]
@@ -125,6 +133,8 @@ class ProvisioningEvent(models.Model):
     detail = models.CharField(max_length=500, blank=True)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ProvisioningEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -26,7 +26,7 @@ def instances_for_account(*, account: Account) -> QuerySet[IntegrationInstance]:
     current_key = ApiKey.objects.filter(
         instance=OuterRef("pk"), revoked_at__isnull=True
     ).order_by("-created_at", "-id")
-    last_event = ProvisioningEvent.objects.filter(instance=OuterRef("pk")).order_by(
+    last_event = ProvisioningEvent.objects.traffic().filter(instance=OuterRef("pk")).order_by(
         "-created_at", "-id"
     )
     return (
@@ -121,7 +121,7 @@ class ActivitySummary:
 def instance_activity(*, instance: IntegrationInstance) -> ActivitySummary:
     events = events_for_instance(instance=instance)
     since = timezone.now() - timedelta(hours=24)
-    counts = events.filter(created_at__gte=since).aggregate(
+    counts = events.traffic().filter(created_at__gte=since).aggregate(
         succeeded=Count("id", filter=Q(outcome=ProvisioningEvent.OUTCOME_SUCCESS)),
         failed=Count("id", filter=Q(outcome=ProvisioningEvent.OUTCOME_FAILURE)),
     )

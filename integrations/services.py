@@ -87,24 +87,47 @@ def api_key_regenerate(
     ApiKey.objects.filter(instance=instance, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
-    return _api_key_add(instance=instance, created_by=created_by, key=None)
+    plaintext = _api_key_add(instance=instance, created_by=created_by, key=None)
+    _admin_event(instance, "key.regenerate", created_by)
+    return plaintext
 
 
 @transaction.atomic
-def api_key_revoke(*, instance: IntegrationInstance) -> int:
+def api_key_revoke(
+    *, instance: IntegrationInstance, revoked_by: AbstractBaseUser | None = None
+) -> int:
     """Revoke every key of the instance; returns how many were still usable."""
-    return ApiKey.objects.filter(instance=instance, revoked_at__isnull=True).update(
+    revoked = ApiKey.objects.filter(instance=instance, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+    if revoked:
+        _admin_event(instance, "key.revoke", revoked_by)
+    return revoked
 
 
 @transaction.atomic
-def instance_delete(*, instance: IntegrationInstance) -> None:
+def instance_delete(
+    *, instance: IntegrationInstance, deleted_by: AbstractBaseUser | None = None
+) -> None:
     """Stop the instance: its keys stop working; provisioned users and groups stay."""
     now = timezone.now()
     ApiKey.objects.filter(instance=instance, revoked_at__isnull=True).update(revoked_at=now)
     IntegrationInstance.objects.filter(pk=instance.pk).update(deleted_at=now)
     instance.deleted_at = now
+    _admin_event(instance, "instance.delete", deleted_by)
+
+
+def _admin_event(instance: IntegrationInstance, action: str, by: AbstractBaseUser | None) -> None:
+    """Record an admin's change to an instance in its activity (never the key itself)."""
+    event_record(
+        account=instance.account,
+        instance=instance,
+        action=action,
+        status_code=200,
+        target_type="Instance",
+        target_display=instance.name,
+        detail=f"by {by.get_username()}" if by is not None else "",
+    )
 
 
 def instance_rename(*, instance: IntegrationInstance, name: str) -> IntegrationInstance:

@@ -231,7 +231,7 @@ def instance_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     instance = _instance(request, pk)
     provider = _provider(instance.kind)
     if request.method == "POST" and ConfirmForm(request.POST).is_valid():
-        instance_delete(instance=instance)
+        instance_delete(instance=instance, deleted_by=request.user)
         messages.success(
             request,
             f"“{instance.name}” is deleted and its API key no longer works. Users and groups it "

@@ -26,6 +26,9 @@ ACTION_LABELS = {
     "group.members.remove": "Members removed",
     "group.delete": "Group deleted",
     "auth.failure": "API key rejected",
+    "key.regenerate": "API key regenerated",
+    "key.revoke": "API key revoked",
+    "instance.delete": "Instance deleted",
 }
 
 

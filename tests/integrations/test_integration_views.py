@@ -369,3 +369,29 @@ def test_renaming_in_the_drawer_stays_in_the_drawer_and_refreshes_the_cards(alic
 
     assert response.status_code == 200 and response["X-Drawer-Refresh"] == "1"
     assert "Name saved." in response.content.decode() and "<html" not in response.content.decode()
+
+
+def test_key_changes_appear_in_the_activity_but_not_as_provisioning(alice_client, alice, acme, okta):
+    from integrations.models import ProvisioningEvent
+    from integrations.selectors import instance_activity, instances_for_account
+    from integrations.services import api_key_revoke
+
+    instance, _ = okta
+    event_record(account=acme, instance=instance, action="user.create", status_code=201, target_display="ann@acme.example")
+    before = instances_for_account(account=acme).get(pk=instance.pk)
+
+    alice_client.post(detail_url(instance, "regenerate"), {"confirm": "yes"})
+    api_key_revoke(instance=instance, revoked_by=alice)
+
+    detail = alice_client.get(detail_url(instance)).content.decode()
+    assert "API key regenerated" in detail and "API key revoked" in detail
+    assert f"by {alice.get_username()}" in alice_client.get(detail_url(instance, "activity")).content.decode()
+    after = instances_for_account(account=acme).get(pk=instance.pk)
+    assert (after.last_event_at, after.last_event_outcome) == (before.last_event_at, "success")
+    activity = instance_activity(instance=instance)
+    assert (activity.succeeded_24h, activity.failed_24h) == (1, 0)
+    assert [e.action for e in activity.recent][:2] == ["key.revoke", "key.regenerate"]
+
+    alice_client.post(detail_url(instance, "delete"), {"confirm": "yes"})
+    deleted = ProvisioningEvent.objects.filter(instance=instance, action="instance.delete").get()
+    assert deleted.detail == f"by {alice.get_username()}" and deleted.target_display == instance.name
