@@ -65,3 +65,13 @@ def group_member_values(group_ids: list[int], limit: int | None = None) -> dict[
     for group_id, scim_id, display in members:
         rows[group_id].append((_as_text(scim_id), display))
     return rows
+
+
+def group_members_by_scim_id(group_id: int) -> dict[str, tuple[int, str]]:
+    """{member's SCIM id: (user primary key, display)} of one group, oldest member first."""
+    members = (
+        GroupMembership.objects.filter(group_id=group_id)
+        .order_by("id")
+        .values_list(_id_text("user__scim_id"), "user_id", "display")
+    )
+    return {_as_text(scim_id): (user_id, display) for scim_id, user_id, display in members}

@@ -14,6 +14,7 @@ from django.utils import timezone
 from directory.agent_services import agents_follow_user_state, agents_match_user
 from directory.errors import DirectoryError
 from directory.models import DirectoryUser, Group, GroupMembership, UserEmail
+from directory.scim_rows import group_members_by_scim_id
 
 MAX_NAMED_IN_ERROR = 10
 # How we print ids, and so how Okta sends them back: no parsing needed.
@@ -159,6 +160,31 @@ def _member_value(item) -> tuple[str, str]:
     return value.strip(), display[:320]
 
 
+def _parse_members(members: Iterable) -> tuple[dict[str, str], dict[str, str], list[str]]:
+    """(display by value as sent, value as sent by canonical id, malformed values)."""
+    displays = dict(_member_value(item) for item in members)
+    sent: dict[str, str] = {}
+    bad: list[str] = []
+    for value in displays:
+        if CANONICAL_UUID.fullmatch(value):
+            sent[value] = value
+            continue
+        try:
+            sent[str(uuid.UUID(value))] = value
+        except ValueError:
+            bad.append(value)
+    return displays, sent, bad
+
+
+def _not_users(bad: list[str]) -> DirectoryError:
+    bad = sorted(bad)
+    named = ", ".join(bad[:MAX_NAMED_IN_ERROR])
+    more = f" and {len(bad) - MAX_NAMED_IN_ERROR} more" if len(bad) > MAX_NAMED_IN_ERROR else ""
+    return DirectoryError(
+        f"These members are not users of this account: {named}{more}.", scim_type="invalidValue"
+    )
+
+
 def resolve_members(
     *, account_id: int, members: Iterable, include_deleted: bool = False
 ) -> dict[int, str]:
@@ -167,30 +193,14 @@ def resolve_members(
     Unknown ids, malformed ids and ids of another account are one 400 invalidValue that names
     them; nothing is written.
     """
-    displays = dict(_member_value(item) for item in members)
+    displays, sent, bad = _parse_members(members)
     if not displays:
         return {}
-    parsed: dict[str, str] = {}  # canonical id text -> the value as sent
-    bad: list[str] = []
-    for value in displays:
-        if CANONICAL_UUID.fullmatch(value):
-            parsed[value] = value
-            continue
-        try:
-            parsed[str(uuid.UUID(value))] = value
-        except ValueError:
-            bad.append(value)
-    found = _user_pks_by_scim_id(account_id, list(parsed), include_deleted=include_deleted)
-    bad.extend(value for key, value in parsed.items() if key not in found)
+    found = _user_pks_by_scim_id(account_id, list(sent), include_deleted=include_deleted)
+    bad.extend(value for key, value in sent.items() if key not in found)
     if bad:
-        bad.sort()
-        named = ", ".join(bad[:MAX_NAMED_IN_ERROR])
-        more = f" and {len(bad) - MAX_NAMED_IN_ERROR} more" if len(bad) > MAX_NAMED_IN_ERROR else ""
-        raise DirectoryError(
-            f"These members are not users of this account: {named}{more}.",
-            scim_type="invalidValue",
-        )
-    return {pk: displays[parsed[key]] for key, pk in found.items()}
+        raise _not_users(bad)
+    return {pk: displays[sent[key]] for key, pk in found.items()}
 
 
 def _user_pks_by_scim_id(
@@ -249,11 +259,11 @@ class MembershipChange:
 def group_save(*, group: Group, members: list | None) -> MembershipChange:
     """Insert or update a group's attributes and, when ``members`` is given, set its members.
 
-    For an update the caller holds the group's row lock (``Group.lock``).
+    For an update the caller holds the group's row lock (``Group.lock``). A member that is not
+    a user of the account raises after the save; the caller's transaction undoes it.
     """
     if _group_name_taken(group):
         raise _name_conflict(group)
-    wanted = resolve_members(account_id=group.account_id, members=members) if members else {}
     group.last_modified_at = timezone.now()
     try:
         with transaction.atomic():
@@ -262,37 +272,52 @@ def group_save(*, group: Group, members: list | None) -> MembershipChange:
         raise _name_conflict(group) from None
     if members is None:
         return MembershipChange()
-    return _set_members(group, wanted)
+    return _set_members(group, members)
 
 
-def _set_members(group: Group, wanted: dict[int, str]) -> MembershipChange:
-    """Change only the difference between the current members and ``wanted``."""
-    current = dict(group.memberships.values_list("user_id", "display"))
-    to_add = wanted.keys() - current.keys()
-    to_remove = current.keys() - wanted.keys()
-    relabelled = [
-        user_id for user_id in wanted.keys() & current.keys() if wanted[user_id] != current[user_id]
-    ]
+def _set_members(group: Group, members: list) -> MembershipChange:
+    """Make ``members`` (as sent) the whole membership, changing only the difference.
+
+    Ids that are members already need no lookup: Okta's PUT of a 50,000-member group with one
+    change looks up one id. The new membership, oldest first, is left on ``group.member_rows``
+    for the response.
+    """
+    displays, sent, bad = _parse_members(members)
+    current = group_members_by_scim_id(group.pk)
+    new = [key for key in sent if key not in current]
+    found = _user_pks_by_scim_id(group.account_id, new, include_deleted=False)
+    bad.extend(sent[key] for key in new if key not in found)
+    if bad:
+        raise _not_users(bad)
+    wanted = {key: displays[value] for key, value in sent.items()}
+    to_remove = [user_id for key, (user_id, _) in current.items() if key not in wanted]
+    relabelled = {
+        user_id: wanted[key]
+        for key, (user_id, display) in current.items()
+        if key in wanted and wanted[key] != display
+    }
     if to_remove:
         group.memberships.filter(user_id__in=to_remove).delete()
-    if to_add:
+    if new:
         GroupMembership.objects.bulk_create(
-            (GroupMembership(group=group, user_id=u, display=wanted[u]) for u in to_add),
-            ignore_conflicts=True,
+            (GroupMembership(group=group, user_id=found[key], display=wanted[key]) for key in new),
             batch_size=5000,
         )
     if relabelled:
         rows = list(group.memberships.filter(user_id__in=relabelled))
         for row in rows:
-            row.display = wanted[row.user_id]
+            row.display = relabelled[row.user_id]
         GroupMembership.objects.bulk_update(rows, ["display"], batch_size=5000)
-    return MembershipChange(added=len(to_add), removed=len(to_remove))
+    group.member_rows = [(key, wanted[key]) for key in current if key in wanted] + [
+        (key, wanted[key]) for key in new
+    ]
+    return MembershipChange(added=len(new), removed=len(to_remove))
 
 
 @transaction.atomic
 def group_members_replace(*, group: Group, members: list) -> MembershipChange:
     """Make ``members`` the whole membership, changing only the difference. Lock held."""
-    change = _set_members(group, resolve_members(account_id=group.account_id, members=members))
+    change = _set_members(group, members)
     if change.added or change.removed:
         group.touch()
     return change

@@ -148,3 +148,25 @@ def test_duplicate_group_name_is_a_409(scim):
     scim.create_group("Ops")
     again = scim.create_group("OPS")
     assert again.status_code == 409 and again.json()["scimType"] == "uniqueness"
+
+
+def test_a_put_answers_exactly_what_a_later_get_returns_new_members_last_in_sent_order(scim):
+    ids = [scim.create_user(f"order{i}@acme.example").json()["id"] for i in range(6)]
+    group = scim.create_group("Ordered", ids[:3]).json()
+    body = {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": "Ordered",
+        "members": [
+            {"value": ids[5], "display": "five"},
+            {"value": ids[2].upper(), "display": "two, relabelled"},
+            {"value": ids[0]},
+            {"value": ids[4], "display": "four"},
+        ],
+    }
+    put = scim.put(f"/Groups/{group['id']}", body)
+    assert put.status_code == 200, put.text
+    fetched = scim.get(f"/Groups/{group['id']}").json()
+    assert put.json()["members"] == fetched["members"]
+    assert [m["value"] for m in fetched["members"]] == [ids[0], ids[2], ids[5], ids[4]]
+    assert {m["value"]: m.get("display") for m in fetched["members"]}[ids[2]] == "two, relabelled"
+    assert put.json()["meta"]["version"] == fetched["meta"]["version"]
