@@ -3,16 +3,20 @@ deployment key: ``Authorization: Bearer atk_agent_…``."""
 
 from __future__ import annotations
 
+from django.db import InterfaceError, OperationalError
 from rest_framework import serializers, status
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework.views import exception_handler as drf_exception_handler
 
 from directory.agent_services import agent_check_in
 from directory.errors import DirectoryError
 from integrations.services import agent_key_authenticate
+
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 AGENT_KEY_FAILURES = {
     "missing": "Send the agent deployment key as 'Authorization: Bearer atk_agent_…'.",
@@ -85,3 +89,16 @@ class AgentCheckInView(APIView):
             self.OutputSerializer(agent).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    """DRF's handler, plus 503 with Retry-After when the database is unreachable or aborted
+    the request (a deadlock with a concurrent write to the same user): the agent's next
+    heartbeat is the retry, as SCIM clients retry a 503."""
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return Response(
+            {"detail": "The directory database is unavailable; retry shortly."},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
+    return drf_exception_handler(exc, context)

@@ -17,6 +17,7 @@ import requests
 from django.db import connection
 
 from directory.models import DirectoryUser, GroupMembership, UserEmail
+from integrations.services import agent_key_regenerate
 from tests.reliability.harness import Gunicorn, TcpProxy, database_url
 from tests.scim_client import ERROR_SCHEMA, GROUP_SCHEMA, ScimClient, okta_user
 
@@ -43,9 +44,10 @@ def proxied_server(django_db_setup, django_db_blocker, tmp_path_factory):
 
 
 def test_database_outage_gives_503_with_retry_after_and_the_app_recovers_alone(
-    proxied_server, transactional_db, acme_key
+    proxied_server, transactional_db, acme, acme_key
 ):
     server, proxy = proxied_server
+    agent_key = agent_key_regenerate(account=acme)
     okta = ScimClient(f"{server.url}/scim/v1", acme_key)
     before = okta.create_user("before@acme.example")
     assert before.status_code == 201
@@ -72,6 +74,14 @@ def test_database_outage_gives_503_with_retry_after_and_the_app_recovers_alone(
             statuses.append(response.status_code)
             assert_scim_error(response, 503)
             assert response.headers["Retry-After"].isdigit()
+    # The agent check-in API (DRF) answers the same way, from its key check on.
+    check_in = requests.post(
+        f"{server.url}/api/agents/v1/check-in",
+        json={"logon_name": "ACME\\ann", "machine_name": "ANN-PC"},
+        headers={"Authorization": f"Bearer {agent_key}"},
+        timeout=30,
+    )
+    assert check_in.status_code == 503 and check_in.headers["Retry-After"].isdigit(), check_in.text
     # A malformed key needs no database and still gets its 401.
     assert ScimClient(f"{server.url}/scim/v1", "nope").get("/Users").status_code == 401
     assert slowest < OKTA_GIVES_UP_AFTER / 4, slowest
