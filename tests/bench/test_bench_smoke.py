@@ -9,6 +9,7 @@ import sys
 import urllib.parse
 from pathlib import Path
 
+import psycopg
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,11 +21,19 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="needs PostgreSQL")
-def test_tiny_benchmark_runs_every_phase_and_prints_targets(tmp_path):
+@pytest.fixture
+def bench_database_url():
+    """A database of its own for the benchmark, dropped afterwards."""
     url = urllib.parse.urlsplit(os.environ["DATABASE_URL"])
-    bench_url = url._replace(path=f"/{url.path.strip('/')}_bench_smoke").geturl()
-    env = {**os.environ, "BENCH_DATABASE_URL": bench_url}
+    name = f"{url.path.strip('/')}_bench_smoke"
+    yield url._replace(path=f"/{name}").geturl()
+    with psycopg.connect(url._replace(path="/postgres").geturl(), autocommit=True) as server:
+        server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="needs PostgreSQL")
+def test_tiny_benchmark_runs_every_phase_and_prints_targets(bench_database_url):
+    env = {**os.environ, "BENCH_DATABASE_URL": bench_database_url}
 
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "run.py"), "--tiny", "--reseed", "--port", str(free_port())],
