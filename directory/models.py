@@ -11,6 +11,8 @@ from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 
+from directory.expressions import count_subquery, sum_subquery
+
 
 class Account(models.Model):
     """A customer organization. Every other row in the product belongs to exactly one."""
@@ -222,8 +224,6 @@ class GroupQuerySet(models.QuerySet):
         """Annotate each group's members as the identity provider set them (``user_total``),
         as the product counts them (``agent_total``: one per unmerged agent of an active
         member) and its active members with no agent yet (``pending_total``)."""
-        from directory.expressions import count_subquery, sum_subquery
-
         active = GroupMembership.objects.filter(user__is_active=True, user__deleted_at__isnull=True)
         return self.annotate(
             user_total=count_subquery(GroupMembership.objects.all(), "group"),
@@ -288,13 +288,19 @@ class Group(models.Model):
         """Members as the identity provider set them, counting only active users."""
         return self.memberships.filter(user__is_active=True, user__deleted_at__isnull=True).count()
 
+    def member_counts(self) -> tuple[int, int, int]:
+        """(members as set by the identity provider, as the product counts them, pending) in
+        one query; see ``GroupQuerySet.with_member_counts``."""
+        counted = Group.objects.with_member_counts().get(pk=self.pk)
+        return counted.user_total, counted.agent_total, counted.pending_total
+
     def agent_member_count(self) -> int:
         """Members as the product counts them: one per (unmerged) agent of an active member."""
-        return Group.objects.filter(pk=self.pk).with_member_counts().get().agent_total
+        return self.member_counts()[1]
 
     def pending_member_count(self) -> int:
         """Active members with no agent yet."""
-        return Group.objects.filter(pk=self.pk).with_member_counts().get().pending_total
+        return self.member_counts()[2]
 
 
 class GroupMembership(models.Model):

@@ -40,9 +40,15 @@ def list_response(resources: list[dict]) -> dict:
     }
 
 
-class SchemasView(DiscoveryView):
+class DocumentListView(DiscoveryView):
+    """A fixed list of documents: all of them as a ListResponse, or one by its id."""
+
+    @staticmethod
+    def documents(base: str) -> list[dict]:
+        raise NotImplementedError
+
     def get(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
-        documents = schemas(base_url(request))
+        documents = self.documents(base_url(request))
         if uuid is None:
             return scim_response(list_response(documents))
         for document in documents:
@@ -51,15 +57,12 @@ class SchemasView(DiscoveryView):
         raise NotFoundError(uuid)
 
 
-class ResourceTypesView(DiscoveryView):
-    def get(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
-        documents = resource_types(base_url(request))
-        if uuid is None:
-            return scim_response(list_response(documents))
-        for document in documents:
-            if document["id"] == uuid:
-                return scim_response(document)
-        raise NotFoundError(uuid)
+class SchemasView(DocumentListView):
+    documents = staticmethod(schemas)
+
+
+class ResourceTypesView(DocumentListView):
+    documents = staticmethod(resource_types)
 
 
 @method_decorator(csrf_exempt, name="dispatch")

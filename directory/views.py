@@ -121,16 +121,20 @@ def user_merge_agents(request: HttpRequest, scim_id: uuid.UUID) -> HttpResponse:
     return redirect("directory:user-detail", scim_id=user.scim_id)
 
 
+def _posted_agent(request: HttpRequest) -> Agent | None:
+    """The account's agent named by the POSTed form, or None when the form is invalid."""
+    form = AgentForm(request.POST)
+    return _agent_or_404(request, form.cleaned_data["agent"]) if form.is_valid() else None
+
+
 @require_POST
 @account_admin_required
 def user_unmerge_agent(request: HttpRequest, scim_id: uuid.UUID) -> HttpResponse:
     user = _user_or_404(request, scim_id)
-    form = AgentForm(request.POST)
-    if form.is_valid():
-        agent = _agent_or_404(request, form.cleaned_data["agent"])
-        if agent.user_id == user.pk and agent.merged_into_id:
-            agent_services.agent_unmerge(agent=agent)
-            messages.success(request, f"{agent.machine_name} counts as an agent of its own again.")
+    agent = _posted_agent(request)
+    if agent is not None and agent.user_id == user.pk and agent.merged_into_id:
+        agent_services.agent_unmerge(agent=agent)
+        messages.success(request, f"{agent.machine_name} counts as an agent of its own again.")
     return redirect("directory:user-detail", scim_id=user.scim_id)
 
 
@@ -138,9 +142,8 @@ def user_unmerge_agent(request: HttpRequest, scim_id: uuid.UUID) -> HttpResponse
 @account_admin_required
 def user_assign_agent(request: HttpRequest, scim_id: uuid.UUID) -> HttpResponse:
     user = _user_or_404(request, scim_id)
-    form = AgentForm(request.POST)
-    if form.is_valid():
-        agent = _agent_or_404(request, form.cleaned_data["agent"])
+    agent = _posted_agent(request)
+    if agent is not None:
         agent_services.agent_assign(agent=agent, user=user)
         messages.success(request, f"{agent} is now {user.user_name}'s agent.")
     return redirect("directory:user-detail", scim_id=user.scim_id)
@@ -189,15 +192,16 @@ def group_detail(request: HttpRequest, scim_id: uuid.UUID) -> HttpResponse:
         rename_form = GroupForm(request.POST) if "display_name" in request.POST else rename_form
     members = selectors.users_page(request.account, group=group)
     several = members.filter(agent_total__gt=1).count()
+    user_total, agent_total, pending_total = group.member_counts()
     return render(
         request,
         "directory/group_detail.html",
         {
             "group": group,
             "page": _page(request, members),
-            "user_total": group.memberships.count(),
-            "agent_total": group.agent_member_count(),
-            "pending_total": group.pending_member_count(),
+            "user_total": user_total,
+            "agent_total": agent_total,
+            "pending_total": pending_total,
             "several_total": several,
             "member_form": member_form,
             "rename_form": rename_form,

@@ -31,10 +31,8 @@ def _instance_name(value: str) -> str:
         raise ValidationError(exc.detail, code="invalid") from None
 
 
-class InstanceCreateForm(forms.Form):
-    """The Add Instance drawer: a name, the key it was shown, and "I have copied the key"."""
-
-    name = forms.CharField(
+def _instance_name_field() -> forms.CharField:
+    return forms.CharField(
         label="API Key Name",
         max_length=INSTANCE_NAME_MAX_LENGTH,
         error_messages={
@@ -42,6 +40,12 @@ class InstanceCreateForm(forms.Form):
             "max_length": f"The name can be at most {INSTANCE_NAME_MAX_LENGTH} characters.",
         },
     )
+
+
+class InstanceCreateForm(forms.Form):
+    """The Add Instance drawer: a name, the key it was shown, and "I have copied the key"."""
+
+    name = _instance_name_field()
     key = forms.CharField(strip=True)
     acknowledged = forms.BooleanField(
         label="I have copied the API key and stored it somewhere safe",
@@ -64,14 +68,7 @@ class InstanceCreateForm(forms.Form):
 
 
 class InstanceRenameForm(forms.Form):
-    name = forms.CharField(
-        label="API Key Name",
-        max_length=INSTANCE_NAME_MAX_LENGTH,
-        error_messages={
-            "required": "Enter a name for the API key.",
-            "max_length": f"The name can be at most {INSTANCE_NAME_MAX_LENGTH} characters.",
-        },
-    )
+    name = _instance_name_field()
 
     def clean_name(self) -> str:
         return _instance_name(self.cleaned_data["name"])

@@ -22,7 +22,7 @@ from integrations.models import ApiKey, RequestCounter
 _TABLE = RequestCounter._meta.db_table
 # Works on PostgreSQL and on SQLite >= 3.35 (the quick start). A row left from an older window
 # restarts at 1; a request stamped with an older window (a host whose clock lags) still counts.
-_UPSERT = f"""
+_UPSERT_TEMPLATE = f"""
 INSERT INTO {_TABLE} (scope, window_index, hits) {{values}}
 ON CONFLICT (scope) DO UPDATE SET
     hits = CASE WHEN {_TABLE}.window_index >= excluded.window_index
@@ -31,12 +31,12 @@ ON CONFLICT (scope) DO UPDATE SET
                         THEN {_TABLE}.window_index ELSE excluded.window_index END
 RETURNING hits
 """
-_VALUES = "VALUES (%s, %s, 1)"
 # On PostgreSQL the counter's own one-statement transaction commits without waiting for the WAL
-# flush: that wait was a fifth of a SCIM lookup's time. A crash can lose the last fraction of a
+# flush, so counting a request never waits on the disk. A crash can lose the last fraction of a
 # second of counts, which a rate limit can afford; nothing else is written in that transaction.
-_ASYNC_COMMIT_VALUES = (
-    "SELECT %s, %s, 1 FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit"
+_UPSERT = _UPSERT_TEMPLATE.format(values="VALUES (%s, %s, 1)")
+_UPSERT_ASYNC_COMMIT = _UPSERT_TEMPLATE.format(
+    values="SELECT %s, %s, 1 FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit"
 )
 # About one request in this many also deletes rows of windows long gone, so rows left by
 # one-off client addresses do not pile up.
@@ -52,11 +52,11 @@ def hit(scope: str, *, limit: int, window_seconds: int) -> int | None:
         return None
     now = time.time()
     window_index = int(now // window_seconds)
-    values = _VALUES
+    upsert = _UPSERT
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
-        values = _ASYNC_COMMIT_VALUES
+        upsert = _UPSERT_ASYNC_COMMIT
     with connection.cursor() as cursor:
-        cursor.execute(_UPSERT.format(values=values), [scope[:120], window_index])
+        cursor.execute(upsert, [scope[:120], window_index])
         (hits,) = cursor.fetchone()
     if random.randrange(_SWEEP_ONE_IN) == 0:
         # Window numbers are only comparable within one kind of scope (their lengths differ).

@@ -4,14 +4,35 @@ kind of agent change, including admin edits, deletes, cascades and concurrent ch
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, Q
 
 from directory import services
 from directory.agent_services import agent_assign, agent_check_in, agent_unmerge, agents_merge
 from directory.models import Agent, DirectoryUser, Group, GroupMembership
+
+
+def run_in_threads(*targets) -> list[BaseException]:
+    """Run each target on its own thread and database connection; returns what they raised."""
+    errors: list[BaseException] = []
+
+    def run(target) -> None:
+        try:
+            target()
+        except BaseException as exc:  # reported to the caller
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(target,)) for target in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
 
 
 def assert_counts_match_live(account) -> None:
@@ -84,22 +105,12 @@ def test_group_counts_come_from_the_stored_counts(acme):
 def test_concurrent_first_check_ins_of_one_users_agents_lose_no_count(acme):
     tyler = DirectoryUser.objects.create(account=acme, user_name="tyler@acme.example")
     start = threading.Barrier(8)
-    errors: list[BaseException] = []
 
     def check_in(machine: str) -> None:
-        try:
-            start.wait(timeout=10)
-            agent_check_in(account=acme, logon_name="tyler@acme.example", machine_name=machine)
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connection.close()
+        start.wait(timeout=10)
+        agent_check_in(account=acme, logon_name="tyler@acme.example", machine_name=machine)
 
-    threads = [threading.Thread(target=check_in, args=(f"PC-{i}",)) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = run_in_threads(*(lambda i=i: check_in(f"PC-{i}") for i in range(8)))
 
     assert errors == []
     tyler.refresh_from_db()
@@ -111,44 +122,25 @@ def test_concurrent_first_check_ins_of_one_users_agents_lose_no_count(acme):
 def test_merging_while_okta_deactivates_the_same_user_does_not_deadlock(acme):
     """A SCIM write locks the user, then updates its agents; a merge updates agents, whose
     count trigger then updates the user. The merge takes the user first, so they queue."""
-    import time
-
-    from django.db import transaction
-
     tyler = DirectoryUser.objects.create(account=acme, user_name="tyler@acme.example")
     for machine in ("A", "B"):
         agent_check_in(account=acme, logon_name="tyler@acme.example", machine_name=machine)
     first, second = Agent.objects.filter(user=tyler).order_by("id")
     user_locked = threading.Event()
-    errors: list[BaseException] = []
 
     def deactivate() -> None:
-        try:
-            with transaction.atomic():
-                user = DirectoryUser.objects.select_for_update().get(pk=tyler.pk)
-                user_locked.set()
-                time.sleep(0.5)  # the merge starts meanwhile
-                user.set_active(False)
-                services.user_save(user=user, emails=None)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
+        with transaction.atomic():
+            user = DirectoryUser.objects.select_for_update().get(pk=tyler.pk)
+            user_locked.set()
+            time.sleep(0.5)  # the merge starts meanwhile
+            user.set_active(False)
+            services.user_save(user=user, emails=None)
 
     def merge() -> None:
-        try:
-            user_locked.wait(timeout=10)
-            agents_merge(primary=first, others=[second])
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
+        user_locked.wait(timeout=10)
+        agents_merge(primary=first, others=[second])
 
-    threads = [threading.Thread(target=deactivate), threading.Thread(target=merge)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = run_in_threads(deactivate, merge)
 
     assert errors == []
     tyler.refresh_from_db()
