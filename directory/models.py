@@ -45,7 +45,7 @@ class AccountMember(models.Model):
         return f"{self.user} @ {self.account.slug}"
 
 
-# Kept by the database triggers of migration 0007, never written by the ORM after an insert.
+# Kept by the database triggers of migration 0006, never written by the ORM after an insert.
 AGENT_COUNT_FIELDS = ("agent_count", "counted_agent_count")
 
 
@@ -90,7 +90,7 @@ class DirectoryUser(models.Model):
     # urn:ietf:params:scim:schemas:extension:enterprise:2.0:User, as sent.
     enterprise = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=True)
-    # Kept by database triggers on directory_agent (migration 0007), so every way an agent is
+    # Kept by database triggers on directory_agent (migration 0006), so every way an agent is
     # linked, merged, unlinked or deleted updates them in the same transaction: the agents
     # linked to this user, and those of them not merged into another agent.
     agent_count = models.PositiveIntegerField(default=0, editable=False)

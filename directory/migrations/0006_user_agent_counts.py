@@ -98,7 +98,7 @@ def stop_counting(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("directory", "0006_counted_agent_index")]
+    dependencies = [("directory", "0005_membership_order_index")]
 
     operations = [
         migrations.AddField(
@@ -112,6 +112,4 @@ class Migration(migrations.Migration):
             field=models.PositiveIntegerField(default=0, editable=False),
         ),
         migrations.RunPython(count_and_keep_counting, stop_counting),
-        # The "several agents" filter reads counted_agent_count now.
-        migrations.RemoveIndex(model_name="agent", name="directory_agent_counted"),
     ]

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('directory', '0007_user_agent_counts'),
+        ('directory', '0006_user_agent_counts'),
         ('integrations', '0003_request_counter'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
