@@ -24,7 +24,7 @@ from directory.scim_query import (
     equality_template,
     parse_patch_path,
 )
-from directory.scim_rows import group_member_values, user_group_values
+from directory.scim_rows import group_member_values, user_email_values, user_group_values
 from directory.scim_schema import (
     ENTERPRISE_ATTRIBUTES,
     ENTERPRISE_SCHEMA,
@@ -282,11 +282,7 @@ class UserAdapter(ScimAdapterMixin, SCIMUser):
         """(value, type, display, primary) per address: prefetched for a page, else one query."""
         values = getattr(self.obj, "email_values", None)
         if values is None:
-            values = self.obj.email_values = list(
-                self.obj.email_rows.order_by("id").values_list(
-                    "value", "type", "display", "is_primary"
-                )
-            )
+            values = self.obj.email_values = user_email_values([self.obj.pk])[self.obj.pk]
         return values
 
     @staticmethod

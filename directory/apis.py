@@ -14,9 +14,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from directory.agent_services import agent_check_in
 from directory.errors import DirectoryError
+from directory.scim_http import DATABASE_RETRY_AFTER_SECONDS
 from integrations.services import agent_key_authenticate
-
-DATABASE_RETRY_AFTER_SECONDS = 5
 
 AGENT_KEY_FAILURES = {
     "missing": "Send the agent deployment key as 'Authorization: Bearer atk_agent_…'.",

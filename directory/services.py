@@ -14,7 +14,7 @@ from django.utils import timezone
 from directory.agent_services import agents_follow_user_state, agents_match_user
 from directory.errors import DirectoryError
 from directory.models import DirectoryUser, Group, GroupMembership, UserEmail
-from directory.scim_rows import group_members_by_scim_id
+from directory.scim_rows import group_members_by_scim_id, user_email_values
 
 MAX_NAMED_IN_ERROR = 10
 # How we print ids, and so how Okta sends them back: no parsing needed.
@@ -94,9 +94,7 @@ def _replace_emails(user: DirectoryUser, emails: list[EmailAddress], *, created:
         # ``email_values`` holds the addresses as already read for this request, if they were.
         current = getattr(user, "email_values", None)
         if current is None:
-            current = list(
-                user.email_rows.order_by("id").values_list("value", "type", "display", "is_primary")
-            )
+            current = user_email_values([user.pk])[user.pk]
         if [tuple(row) for row in current] == wanted:
             user.email_values = wanted
             return False
