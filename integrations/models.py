@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -90,10 +91,75 @@ class HashedKey(models.Model):
         self.last_used_at = now
 
 
+class ApiKeyManager(models.Manager):
+    def with_owners(self, lookup: str) -> list[ApiKey]:
+        """The keys with this lookup prefix, each with its instance and account attached.
+
+        Every SCIM request runs this, so it is one hand-written join: building the same query
+        with ``select_related`` cost the ORM three times the query's own time.
+        """
+        with connection.cursor() as cursor:
+            cursor.execute(_key_with_owners_sql(), [lookup])
+            rows = cursor.fetchall()
+        found = []
+        for row in rows:
+            api_key, instance, account = (
+                _model_from_row(model, row[start:end]) for model, start, end in _key_owner_slices()
+            )
+            instance.account = account
+            api_key.instance = instance
+            found.append(api_key)
+        return found
+
+
+def _model_from_row(model: type[models.Model], values: tuple) -> models.Model:
+    if settings.USE_TZ and connection.vendor != "postgresql":
+        # SQLite gives back naive UTC datetimes; the ORM would have made them aware.
+        values = tuple(
+            value.replace(tzinfo=UTC)
+            if isinstance(value, datetime) and value.tzinfo is None
+            else value
+            for value in values
+        )
+    return model.from_db(connection.alias, None, values)
+
+
+def _key_owner_models() -> list[tuple[type[models.Model], str]]:
+    return [(ApiKey, "k"), (IntegrationInstance, "i"), (Account, "a")]
+
+
+@cache
+def _key_owner_slices() -> list[tuple[type[models.Model], int, int]]:
+    slices, start = [], 0
+    for model, _ in _key_owner_models():
+        end = start + len(model._meta.concrete_fields)
+        slices.append((model, start, end))
+        start = end
+    return slices
+
+
+@cache
+def _key_with_owners_sql() -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(
+        f"{alias}.{quote(field.column)}"
+        for model, alias in _key_owner_models()
+        for field in model._meta.concrete_fields
+    )
+    return (
+        f"SELECT {columns} FROM {quote(ApiKey._meta.db_table)} k"
+        f" JOIN {quote(IntegrationInstance._meta.db_table)} i ON i.id = k.instance_id"
+        f" JOIN {quote(Account._meta.db_table)} a ON a.id = i.account_id"
+        " WHERE k.lookup = %s"
+    )
+
+
 class ApiKey(HashedKey):
     """A SCIM API key of an integration instance."""
 
     instance = models.ForeignKey(IntegrationInstance, on_delete=models.CASCADE, related_name="keys")
+
+    objects = ApiKeyManager()
 
     class Meta:
         verbose_name = "API key"

@@ -161,8 +161,7 @@ def api_key_authenticate(presented: str) -> KeyCheck:
     parsed = keys.parse_key(presented)
     if parsed is None:
         return KeyCheck(None, "malformed")
-    candidates = ApiKey.objects.select_related("instance__account").filter(lookup=parsed.lookup)
-    for candidate in candidates:
+    for candidate in ApiKey.objects.with_owners(parsed.lookup):
         if keys.key_matches(presented, candidate.digest):
             if candidate.is_revoked:
                 return KeyCheck(candidate, "revoked")
