@@ -7,13 +7,15 @@ and building and printing a ``uuid.UUID`` for each was most of the time spent re
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
+from functools import cache
 
 from django.db import connection
 from django.db.models import TextField
 from django.db.models.functions import Cast
 
-from directory.models import GroupMembership, UserEmail
+from directory.models import Group, GroupMembership, UserEmail
 
 
 def _id_text(field: str):
@@ -37,6 +39,61 @@ def user_email_values(user_ids: list[int]) -> dict[int, list[tuple[str, str, str
     for user_id, *email in emails:
         rows[user_id].append(tuple(email))
     return rows
+
+
+def user_page_values(
+    user_ids: list[int], *, groups: bool = True
+) -> tuple[dict[int, list[tuple[str, str, str, bool]]], dict[int, list[tuple[str, str]]]]:
+    """What :func:`user_email_values` and :func:`user_group_values` return, in one query.
+
+    Every SCIM read of users (Okta's ``userName eq`` lookup above all) needs both; two ORM
+    queries cost about 1.5 ms of Python between them, this one about 0.3 ms.
+    """
+    emails, memberships = defaultdict(list), defaultdict(list)
+    if not user_ids:
+        return emails, memberships
+    marks = ", ".join(["%s"] * len(user_ids))
+    sql = _email_rows_sql().format(ids=marks)
+    params = list(user_ids)
+    if groups:
+        sql += " UNION ALL " + _group_rows_sql().format(ids=marks)
+        params += user_ids
+    with connection.cursor() as cursor:
+        cursor.execute(sql + " ORDER BY 1, 2, 3", params)
+        for is_group, user_id, _, value, kind, display, is_primary in cursor.fetchall():
+            if is_group:
+                memberships[user_id].append((_uuid_text(value), kind))
+            else:
+                emails[user_id].append((value, kind, display, bool(is_primary)))
+    return emails, memberships
+
+
+@cache
+def _email_rows_sql() -> str:
+    # Columns: is it a group, user, order within the user, then the row's own values.
+    return (
+        f"SELECT 0, user_id, id, value, type, display, is_primary FROM {UserEmail._meta.db_table}"
+        " WHERE user_id IN ({ids})"
+    )
+
+
+@cache
+def _group_rows_sql() -> str:
+    scim_id = "g.scim_id::text" if connection.vendor == "postgresql" else "g.scim_id"
+    return (
+        f"SELECT 1, m.user_id, m.id, {scim_id}, g.display_name, '', {_false()}"
+        f" FROM {GroupMembership._meta.db_table} m JOIN {Group._meta.db_table} g ON g.id = m.group_id"
+        " WHERE m.user_id IN ({ids})"
+    )
+
+
+def _false() -> str:
+    return "false" if connection.vendor == "postgresql" else "0"
+
+
+def _uuid_text(value: str) -> str:
+    """A SCIM id as PostgreSQL prints it; SQLite stores 32 hex digits without dashes."""
+    return value if len(value) == 36 else str(uuid.UUID(value))
 
 
 def user_group_values(user_ids: list[int]) -> dict[int, list[tuple[str, str]]]:

@@ -24,7 +24,7 @@ from directory.scim_query import (
     compile_user_filter,
     sort_field,
 )
-from directory.scim_rows import group_member_values, user_email_values, user_group_values
+from directory.scim_rows import group_member_values, user_page_values
 from directory.scim_schema import (
     GROUP_SCHEMA,
     LIST_RESPONSE,
@@ -297,12 +297,9 @@ class UsersView(ResourceView):
         return compile_user_filter(text)
 
     def prefetch_page(self, objects: list, selection) -> None:
-        ids = [user.pk for user in objects]
-        emails = user_email_values(ids)
-        groups = (
-            user_group_values(ids)
-            if selection is None or selection.wants(USER_SCHEMA, "groups")
-            else {}
+        emails, groups = user_page_values(
+            [user.pk for user in objects],
+            groups=selection is None or selection.wants(USER_SCHEMA, "groups"),
         )
         for user in objects:
             user.email_values = emails[user.pk]

@@ -9,7 +9,7 @@ import pytest
 from directory.models import DirectoryUser, Group, GroupMembership, UserEmail
 
 LOOKUP = 3  # the key, its rate-limit counter, and its throttled last-used write
-PAGE_USERS = LOOKUP + 4  # count, page, emails, memberships+groups
+PAGE_USERS = LOOKUP + 3  # count, page, and the emails and groups together
 PAGE_GROUPS = LOOKUP + 3  # count, page, members
 
 
