@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils import timezone
@@ -53,6 +53,63 @@ class DirectoryUserQuerySet(models.QuerySet):
     def for_account(self, account: Account) -> DirectoryUserQuerySet:
         """The account's users that SCIM can see: deleted (tombstoned) users are left out."""
         return self.filter(account=account, deleted_at__isnull=True)
+
+
+class LiveUserTally(models.Model):
+    """Changes to an account's number of live (not deleted) users; their sum is that number.
+
+    Counting 100,000 users took every unfiltered SCIM page 10 ms. Triggers on
+    ``directory_directoryuser`` (migration 0008) add a row for every change in the
+    transaction that made it, so the sum is exact in any snapshot. Rows are only ever inserted,
+    so concurrent creates never wait on each other; :meth:`total` folds them into one row once
+    there are many.
+    """
+
+    # No foreign key: the delete trigger writes rows for an account while it is being deleted.
+    account_id = models.BigIntegerField(db_index=True)
+    delta = models.IntegerField()
+
+    FOLD_AFTER_ROWS = 64
+
+    def __str__(self) -> str:
+        return f"account {self.account_id}: {self.delta:+d}"
+
+    @classmethod
+    def total(cls, account: Account) -> int:
+        """The account's live users: the same number as counting them, in one small query."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT COALESCE(SUM(delta), 0), COUNT(*) FROM {cls._meta.db_table} WHERE account_id = %s",
+                [account.pk],
+            )
+            total, rows = cursor.fetchone()
+        if rows > cls.FOLD_AFTER_ROWS:
+            cls.fold(account)
+        return int(total)
+
+    @classmethod
+    def fold(cls, account: Account) -> None:
+        """Replace the account's rows by one row holding their sum.
+
+        The rows deleted are exactly those summed (``RETURNING``), and a reader sees either
+        all of them or the sum, so the total never jumps. On PostgreSQL one folder at a time
+        per account; the others skip, since the rows will still be there.
+        """
+        table = cls._meta.db_table
+        with transaction.atomic(), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [_TALLY_LOCK, account.pk])
+                if not cursor.fetchone()[0]:
+                    return
+            cursor.execute(f"DELETE FROM {table} WHERE account_id = %s RETURNING delta", [account.pk])
+            total = sum(delta for (delta,) in cursor.fetchall())
+            cursor.execute(
+                f"INSERT INTO {table} (account_id, delta) VALUES (%s, %s)", [account.pk, total]
+            )
+
+
+# The first key of the fold's advisory lock (the second is the account): "tally" in ASCII.
+_TALLY_LOCK = 0x74616C6C
 
 
 class DirectoryUser(models.Model):

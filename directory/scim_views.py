@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django_scim.exceptions import BadRequestError, NotFoundError
 
 from directory.adapters import GroupAdapter, UserAdapter
-from directory.models import DirectoryUser, Group, GroupMembership
+from directory.models import DirectoryUser, Group, GroupMembership, LiveUserTally
 from directory.scim_http import ScimError, ScimView, client_ip, parse_json_body, scim_response
 from directory.scim_query import (
     apply_selection,
@@ -55,6 +55,10 @@ class ResourceView(ScimView):
 
     def compile_filter(self, text: str):
         raise NotImplementedError
+
+    def total(self) -> int:
+        """How many resources an unfiltered list holds."""
+        return self.base_queryset().count()
 
     def prefetch_page(self, objects: list, selection) -> None:
         """Load what a page of resources shows in a fixed number of queries."""
@@ -160,7 +164,7 @@ class ResourceView(ScimView):
         if filtered and order == ["id"]:
             page, total = self.filtered_page(queryset, start_index, count)
         else:
-            total = queryset.count()
+            total = queryset.count() if filtered else self.total()
             page = self.page(queryset, order, start_index, count, total)
         self.prefetch_page(page, selection)
         resources = [
@@ -295,6 +299,9 @@ class UsersView(ResourceView):
 
     def compile_filter(self, text: str):
         return compile_user_filter(text)
+
+    def total(self) -> int:
+        return LiveUserTally.total(self.account)
 
     def prefetch_page(self, objects: list, selection) -> None:
         emails, groups = user_page_values(

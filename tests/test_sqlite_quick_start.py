@@ -56,6 +56,14 @@ user = DirectoryUser.objects.get(user_name="u1@quick.example")
 assert (user.agent_count, user.counted_agent_count) == (3, 2), (user.agent_count, user.counted_agent_count)
 team = Group.objects.filter(display_name="Team").with_member_counts().get()
 assert (team.user_total, team.agent_total, team.pending_total) == (3, 2, 1), (team.user_total, team.agent_total, team.pending_total)
+from directory.models import LiveUserTally
+assert send("delete", f"/scim/v1/Users/{ids[4]}")[0] == 204
+DirectoryUser.objects.create(account=account, user_name="by-hand@quick.example")
+DirectoryUser.objects.filter(user_name="u0@quick.example").delete()
+status, page = send("get", "/scim/v1/Users?count=0")
+assert page["totalResults"] == 4 == DirectoryUser.objects.for_account(account).count(), page
+LiveUserTally.fold(account)
+assert LiveUserTally.objects.filter(account_id=account.pk).count() == 1 and LiveUserTally.total(account) == 4
 print("sqlite scenario ok")
 '''
 
