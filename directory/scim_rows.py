@@ -79,9 +79,8 @@ def _email_rows_sql() -> str:
 
 @cache
 def _group_rows_sql() -> str:
-    scim_id = "g.scim_id::text" if connection.vendor == "postgresql" else "g.scim_id"
     return (
-        f"SELECT 1, m.user_id, m.id, {scim_id}, g.display_name, '', {_false()}"
+        f"SELECT 1, m.user_id, m.id, {_uuid_sql('g.scim_id')}, g.display_name, '', {_false()}"
         f" FROM {GroupMembership._meta.db_table} m JOIN {Group._meta.db_table} g ON g.id = m.group_id"
         " WHERE m.user_id IN ({ids})"
     )
@@ -110,25 +109,39 @@ def user_group_values(user_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
 
 
 def group_member_values(group_ids: list[int], limit: int | None = None) -> dict[int, list[tuple[str, str]]]:
-    """(user id, display) of each group's members, oldest first; at most ``limit`` rows in all."""
+    """(user id, display) of each group's members, oldest first; at most ``limit`` rows in all.
+
+    One plain fetch: the ORM fetches rows a hundred at a time, 500 round trips through its
+    iterator for a 50,000-member group.
+    """
     rows = defaultdict(list)
-    members = (
-        GroupMembership.objects.filter(group_id__in=group_ids)
-        .order_by("group_id", "id")
-        .values_list("group_id", _id_text("user__scim_id"), "display")
+    if not group_ids:
+        return rows
+    sql = (
+        f"SELECT group_id, {_uuid_sql('user_scim_id')}, display FROM {GroupMembership._meta.db_table}"
+        f" WHERE group_id IN ({', '.join(['%s'] * len(group_ids))}) ORDER BY group_id, id"
     )
     if limit is not None:
-        members = members[:limit]
-    for group_id, scim_id, display in members:
-        rows[group_id].append((_as_text(scim_id), display))
+        sql += f" LIMIT {int(limit)}"
+    for group_id, scim_id, display in _fetch(sql, group_ids):
+        rows[group_id].append((_uuid_text(scim_id), display))
     return rows
 
 
 def group_members_by_scim_id(group_id: int) -> dict[str, tuple[int, str]]:
     """{member's SCIM id: (user primary key, display)} of one group, oldest member first."""
-    members = (
-        GroupMembership.objects.filter(group_id=group_id)
-        .order_by("id")
-        .values_list(_id_text("user__scim_id"), "user_id", "display")
+    sql = (
+        f"SELECT {_uuid_sql('user_scim_id')}, user_id, display FROM {GroupMembership._meta.db_table}"
+        " WHERE group_id = %s ORDER BY id"
     )
-    return {_as_text(scim_id): (user_id, display) for scim_id, user_id, display in members}
+    return {_uuid_text(scim_id): (user_id, display) for scim_id, user_id, display in _fetch(sql, [group_id])}
+
+
+def _fetch(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _uuid_sql(column: str) -> str:
+    return f"{column}::text" if connection.vendor == "postgresql" else column

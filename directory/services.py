@@ -185,8 +185,9 @@ def _not_users(bad: list[str]) -> DirectoryError:
 
 def resolve_members(
     *, account_id: int, members: Iterable, include_deleted: bool = False
-) -> dict[int, str]:
-    """Map SCIM members (our user ids) to {user primary key: display as sent}, all in ``account``.
+) -> dict[int, tuple[str, str]]:
+    """Map SCIM members (our user ids) to {user primary key: (canonical SCIM id, display as
+    sent)}, all in ``account``.
 
     Unknown ids, malformed ids and ids of another account are one 400 invalidValue that names
     them; nothing is written.
@@ -198,7 +199,7 @@ def resolve_members(
     bad.extend(value for key, value in sent.items() if key not in found)
     if bad:
         raise _not_users(bad)
-    return {pk: displays[sent[key]] for key, pk in found.items()}
+    return {pk: (key, displays[sent[key]]) for key, pk in found.items()}
 
 
 def _user_pks_by_scim_id(
@@ -298,7 +299,10 @@ def _set_members(group: Group, members: list) -> MembershipChange:
         group.memberships.filter(user_id__in=to_remove).delete()
     if new:
         GroupMembership.objects.bulk_create(
-            (GroupMembership(group=group, user_id=found[key], display=wanted[key]) for key in new),
+            (
+                GroupMembership(group=group, user_id=found[key], user_scim_id=key, display=wanted[key])
+                for key in new
+            ),
             batch_size=5000,
         )
     if relabelled:
@@ -332,7 +336,10 @@ def group_members_add(*, group: Group, members: list) -> MembershipChange:
     )
     new_ids = wanted.keys() - existing
     GroupMembership.objects.bulk_create(
-        (GroupMembership(group=group, user_id=u, display=wanted[u]) for u in new_ids),
+        (
+            GroupMembership(group=group, user_id=u, user_scim_id=wanted[u][0], display=wanted[u][1])
+            for u in new_ids
+        ),
         ignore_conflicts=True,
     )
     if new_ids:

@@ -148,7 +148,7 @@ def test_big_group_pages_link_to_memberships_instead_of_inlining(admin_client, a
 
     users = DirectoryUser.objects.bulk_create(DirectoryUser(account=acme, user_name=f"u{i}@acme.example") for i in range(4))
     group = Group.objects.create(account=acme, display_name="Everyone")
-    GroupMembership.objects.bulk_create(GroupMembership(group=group, user=u) for u in users)
+    GroupMembership.objects.bulk_create(GroupMembership(group=group, user=u, user_scim_id=u.scim_id) for u in users)
     url = reverse("admin:directory_group_change", args=[group.pk])
 
     small = admin_client.get(url).content.decode()

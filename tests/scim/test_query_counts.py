@@ -26,7 +26,7 @@ def make_users(account, count: int, start: int = 0) -> list[DirectoryUser]:
 
 def make_groups(account, users, count: int) -> list[Group]:
     groups = Group.objects.bulk_create(Group(account=account, display_name=f"Group {i}") for i in range(count))
-    GroupMembership.objects.bulk_create(GroupMembership(group=g, user=u) for g in groups for u in users)
+    GroupMembership.objects.bulk_create(GroupMembership(group=g, user=u, user_scim_id=u.scim_id) for g in groups for u in users)
     return groups
 
 

@@ -68,17 +68,17 @@ FROM generate_series(1, %(groups)s) AS i
 # the big one and holds the first ``big`` users.
 MEMBERSHIP_SQL = """
 WITH users AS (
-    SELECT id, user_name, row_number() OVER (ORDER BY id) - 1 AS n
+    SELECT id, scim_id, user_name, row_number() OVER (ORDER BY id) - 1 AS n
     FROM directory_directoryuser WHERE account_id = %(account)s
 ), teams AS (
     SELECT id, row_number() OVER (ORDER BY id) - 1 AS n
     FROM directory_group WHERE account_id = %(account)s AND display_name <> %(big_name)s
 )
-INSERT INTO directory_groupmembership (display, created_at, group_id, user_id)
-SELECT users.user_name, now(), teams.id, users.id
+INSERT INTO directory_groupmembership (display, created_at, group_id, user_id, user_scim_id)
+SELECT users.user_name, now(), teams.id, users.id, users.scim_id
 FROM users JOIN teams ON teams.n = users.n %% %(teams)s
 UNION ALL
-SELECT users.user_name, now(), big.id, users.id
+SELECT users.user_name, now(), big.id, users.id, users.scim_id
 FROM users, directory_group big
 WHERE big.account_id = %(account)s AND big.display_name = %(big_name)s AND users.n < %(big)s
 """
