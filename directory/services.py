@@ -72,6 +72,8 @@ def user_save(*, user: DirectoryUser, emails: list[EmailAddress] | None) -> Dire
             scim_type="uniqueness",
             status=409,
         ) from None
+    if created:
+        user.group_values = []  # nothing to read back: a new user is in no group yet
     renamed = created or user.user_name != getattr(user, "loaded_user_name", None)
     emails_changed = emails is not None and _replace_emails(user, emails, created=created)
     if renamed or emails_changed:

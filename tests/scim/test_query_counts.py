@@ -94,7 +94,7 @@ def test_user_writes_use_a_fixed_number_of_queries(acme, acme_key, scim_client, 
     make_users(acme, 30)
     body = {"userName": "new@acme.example", "name": {"givenName": "N", "familyName": "U"}, "emails": [{"value": "new@acme.example", "primary": True}]}
 
-    with django_assert_max_num_queries(LOOKUP + 13):
+    with django_assert_max_num_queries(LOOKUP + 12):
         created = scim_client("POST", "/Users", json.dumps(body))
     user_id = created.json()["id"]
     with django_assert_max_num_queries(LOOKUP + 12):
