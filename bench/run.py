@@ -20,6 +20,7 @@ import os
 import re
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -180,6 +181,12 @@ class Servers:
     def __init__(self, args, ports: list[int], env: dict, pin: bool = False) -> None:
         self.processes: list[subprocess.Popen] = []
         self.log = open(ROOT / "bench" / "gunicorn.log", "ab")
+        for port in ports:
+            # A server left running on the port (an interrupted run) would answer instead, with
+            # old code and an old secret.
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    sys.exit(f"Port {port} is already in use; stop what runs there or pass --port.")
         for number, port in enumerate(ports):
             command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "activtrak_scim.wsgi",
                        "-c", str(ROOT / "gunicorn.conf.py")]
