@@ -360,6 +360,36 @@ class Group(models.Model):
         return self.member_counts()[2]
 
 
+class GroupMembershipQuerySet(models.QuerySet):
+    def add_missing(self, group: Group, members: dict[int, tuple[str, str]]) -> int:
+        """Make each of ``members`` ({user pk: (SCIM id, display)}) a member of ``group``
+        unless it is one already; returns how many were added.
+
+        One ``INSERT ... ON CONFLICT DO NOTHING`` per thousand members, on PostgreSQL and
+        SQLite alike: checking which are members first and then ``bulk_create`` took twice
+        as long, all of it inside the group's lock.
+        """
+        field = self.model._meta.get_field
+        table = self.model._meta.db_table
+        now = field("created_at").get_db_prep_value(timezone.now(), connection)
+        rows = [
+            (group.pk, user_id, field("user_scim_id").get_db_prep_value(uuid.UUID(scim_id), connection), display, now)
+            for user_id, (scim_id, display) in members.items()
+        ]
+        added = 0
+        with connection.cursor() as cursor:
+            for start in range(0, len(rows), 1000):
+                batch = rows[start : start + 1000]
+                cursor.execute(
+                    f"INSERT INTO {table} (group_id, user_id, user_scim_id, display, created_at) VALUES "
+                    + ", ".join(["(%s, %s, %s, %s, %s)"] * len(batch))
+                    + " ON CONFLICT (group_id, user_id) DO NOTHING RETURNING user_id",
+                    [value for row in batch for value in row],
+                )
+                added += len(cursor.fetchall())
+        return added
+
+
 class GroupMembership(models.Model):
     """A user's membership of a group, exactly as the identity provider set it."""
 
@@ -374,6 +404,8 @@ class GroupMembership(models.Model):
     # The member's "display" exactly as the identity provider sent it (often its userName).
     display = models.CharField(max_length=320, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = GroupMembershipQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -331,22 +331,10 @@ def group_members_replace(*, group: Group, members: list) -> MembershipChange:
 def group_members_add(*, group: Group, members: list) -> MembershipChange:
     """Add members, keeping the existing ones (adding a member twice is not an error)."""
     wanted = resolve_members(account_id=group.account_id, members=members)
-    if not wanted:
-        return MembershipChange()
-    existing = set(
-        group.memberships.filter(user_id__in=wanted.keys()).values_list("user_id", flat=True)
-    )
-    new_ids = wanted.keys() - existing
-    GroupMembership.objects.bulk_create(
-        (
-            GroupMembership(group=group, user_id=u, user_scim_id=wanted[u][0], display=wanted[u][1])
-            for u in new_ids
-        ),
-        ignore_conflicts=True,
-    )
-    if new_ids:
+    added = GroupMembership.objects.add_missing(group, wanted) if wanted else 0
+    if added:
         group.touch()
-    return MembershipChange(added=len(new_ids))
+    return MembershipChange(added=added)
 
 
 @transaction.atomic
