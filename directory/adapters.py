@@ -626,9 +626,10 @@ class GroupAdapter(ScimAdapterMixin, SCIMGroup):
         rows = getattr(self.obj, "member_rows", None)
         if rows is None:
             rows = group_member_values([self.obj.pk])[self.obj.pk]
+        users = f"{base}/Users/"
         members = []
         for scim_id, display in rows:
-            member = {"value": scim_id, "$ref": f"{base}/Users/{scim_id}", "type": "User"}
+            member = {"value": scim_id, "$ref": users + scim_id, "type": "User"}
             if display:
                 member["display"] = display
             members.append(member)

@@ -101,9 +101,13 @@ def _check_json(body, raw: bytes) -> None:
 
 
 def _flat_objects(items: list) -> bool:
-    return all(type(item) is dict for item in items) and not any(
-        type(field) in (dict, list) for item in items for field in item.values()
-    )
+    for item in items:
+        if type(item) is not dict:
+            return False
+        for field in item.values():
+            if type(field) is dict or type(field) is list:
+                return False
+    return True
 
 
 def _has_nul(value) -> bool:

@@ -7,7 +7,6 @@ and building and printing a ``uuid.UUID`` for each was most of the time spent re
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from functools import cache
 
@@ -44,7 +43,7 @@ def user_page_values(
         sql + " ORDER BY 1, 2, 3", list(user_ids) * len(parts)
     ):
         if is_group:
-            memberships[user_id].append((_uuid_text(value), kind))
+            memberships[user_id].append((value, kind))
         else:
             addresses[user_id].append((value, kind, display, bool(is_primary)))
     return addresses, memberships
@@ -72,11 +71,6 @@ def _false() -> str:
     return "false" if connection.vendor == "postgresql" else "0"
 
 
-def _uuid_text(value) -> str:
-    """A SCIM id as PostgreSQL prints it; SQLite stores 32 hex digits without dashes."""
-    return value if len(value) == 36 else str(uuid.UUID(value))
-
-
 def group_member_values(group_ids: list[int], limit: int | None = None) -> dict[int, list[tuple[str, str]]]:
     """(user id, display) of each group's members, oldest first; at most ``limit`` rows in all.
 
@@ -93,7 +87,7 @@ def group_member_values(group_ids: list[int], limit: int | None = None) -> dict[
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     for group_id, scim_id, display in _fetch(sql, group_ids):
-        rows[group_id].append((_uuid_text(scim_id), display))
+        rows[group_id].append((scim_id, display))
     return rows
 
 
@@ -103,7 +97,7 @@ def group_members_by_scim_id(group_id: int) -> dict[str, tuple[int, str]]:
         f"SELECT {_uuid_sql('user_scim_id')}, user_id, display FROM {GroupMembership._meta.db_table}"
         " WHERE group_id = %s ORDER BY id"
     )
-    return {_uuid_text(scim_id): (user_id, display) for scim_id, user_id, display in _fetch(sql, [group_id])}
+    return {scim_id: (user_id, display) for scim_id, user_id, display in _fetch(sql, [group_id])}
 
 
 def _fetch(sql: str, params: list) -> list[tuple]:
@@ -113,4 +107,9 @@ def _fetch(sql: str, params: list) -> list[tuple]:
 
 
 def _uuid_sql(column: str) -> str:
-    return f"{column}::text" if connection.vendor == "postgresql" else column
+    """A UUID column as canonical text (8-4-4-4-12), printed by the database itself; SQLite
+    stores 32 hex digits without dashes."""
+    if connection.vendor == "postgresql":
+        return f"{column}::text"
+    parts = [(1, 8), (9, 4), (13, 4), (17, 4), (21, 12)]
+    return "lower(" + " || '-' || ".join(f"substr({column}, {start}, {length})" for start, length in parts) + ")"

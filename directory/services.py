@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
@@ -160,13 +160,28 @@ def _member_value(item) -> tuple[str, str]:
     return value.strip(), display[:320]
 
 
-def _parse_members(members: Iterable) -> tuple[dict[str, str], dict[str, str], list[str]]:
-    """(display by value as sent, value as sent by canonical id, malformed values)."""
-    displays = dict(_member_value(item) for item in members)
+def _parse_members(
+    members: Iterable, known: Container[str] = ()
+) -> tuple[dict[str, str], dict[str, str], list[str]]:
+    """(display by value as sent, value as sent by canonical id, malformed values).
+
+    Values in ``known`` (canonical ids, such as the current members) need no checking. The
+    common shape, ``{"value": "...", "display": "..."}``, is read inline: a PUT can hold
+    50,000 members, and a call per member was a third of its time.
+    """
+    displays: dict[str, str] = {}
+    for item in members:
+        if type(item) is dict:
+            value, display = item.get("value"), item.get("display") or ""
+            if type(value) is str and type(display) is str and (value := value.strip()):
+                displays[value] = display[:320]
+                continue
+        value, display = _member_value(item)
+        displays[value] = display
     sent: dict[str, str] = {}
     bad: list[str] = []
     for value in displays:
-        if CANONICAL_UUID.fullmatch(value):
+        if value in known or CANONICAL_UUID.fullmatch(value):
             sent[value] = value
             continue
         try:
@@ -283,8 +298,8 @@ def _set_members(group: Group, members: list) -> MembershipChange:
     change looks up one id. The new membership, oldest first, is left on ``group.member_rows``
     for the response.
     """
-    displays, sent, bad = _parse_members(members)
     current = group_members_by_scim_id(group.pk)
+    displays, sent, bad = _parse_members(members, known=current)
     new = [key for key in sent if key not in current]
     found = _user_pks_by_scim_id(group.account_id, new, include_deleted=False)
     bad.extend(sent[key] for key in new if key not in found)
