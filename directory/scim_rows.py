@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from functools import cache
 
-from django.db import connection
+from django.db import connection, models
+from django.db.models import QuerySet
 
 from directory.models import Group, GroupMembership, UserEmail
 
@@ -98,6 +99,43 @@ def group_members_by_scim_id(group_id: int) -> dict[str, tuple[int, str]]:
         " WHERE group_id = %s ORDER BY id"
     )
     return {scim_id: (user_id, display) for scim_id, user_id, display in _fetch(sql, [group_id])}
+
+
+def in_id_order(ids: QuerySet) -> list[models.Model]:
+    """The rows a ``values("pk")`` queryset selects, as model instances in id order.
+
+    Hand-written around the ORM's own SQL for ``ids`` (which carries the tenant scope) and its
+    converters: for a page of 100 users the ORM's query and iterator machinery cost more than
+    the query and building the instances together.
+    """
+    model = ids.model
+    subquery, params = ids.query.sql_with_params()
+    columns, converters = _load_plan(model)
+    sql = f"SELECT {columns} FROM {model._meta.db_table} WHERE id IN ({subquery}) ORDER BY id"
+    alias = connection.alias
+    loaded = []
+    for row in _fetch(sql, list(params)):
+        if converters:
+            row = list(row)
+            for index, column, functions in converters:
+                for function in functions:
+                    row[index] = function(row[index], column, connection)
+        loaded.append(model.from_db(alias, None, row))
+    return loaded
+
+
+@cache
+def _load_plan(model: type[models.Model]) -> tuple[str, list]:
+    """The model's columns, and the converters the ORM would apply to each (per database)."""
+    quote = connection.ops.quote_name
+    fields = model._meta.concrete_fields
+    converters = []
+    for index, field in enumerate(fields):
+        column = field.get_col(model._meta.db_table)
+        functions = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+        if functions:
+            converters.append((index, column, functions))
+    return ", ".join(quote(field.column) for field in fields), converters
 
 
 def _fetch(sql: str, params: list) -> list[tuple]:

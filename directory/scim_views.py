@@ -24,7 +24,7 @@ from directory.scim_query import (
     compile_user_filter,
     sort_field,
 )
-from directory.scim_rows import group_member_values, user_page_values
+from directory.scim_rows import group_member_values, in_id_order, user_page_values
 from directory.scim_schema import (
     GROUP_SCHEMA,
     LIST_RESPONSE,
@@ -199,7 +199,7 @@ class ResourceView(ScimView):
         else:
             from_end = max(total - skip - count, 0)
             ids = queryset.order_by("-id").values("pk")[from_end : total - skip]
-        return list(self.base_queryset().filter(pk__in=ids).order_by("id"))
+        return in_id_order(ids)
 
     @staticmethod
     def filtered_page(queryset, start_index: int, count: int) -> tuple[list, int]:
