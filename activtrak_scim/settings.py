@@ -80,11 +80,10 @@ def database_from_url(url: str | None) -> dict:
         if session_options:
             options["options"] = session_options
         if env_bool("DATABASE_PREPARED_STATEMENTS", True):
-            # Parameters bound by the server, and a statement run five times on a connection
-            # prepared there: planning was a third of a userName lookup's time in PostgreSQL.
-            # Turn off behind a pooler in transaction mode that cannot keep them (docs/deploy.md).
+            # Parameters bound by the server, so that SCIM requests can have their statements
+            # prepared there (directory/scim_http.py). Off behind a pooler in transaction mode
+            # that cannot keep prepared statements (docs/deploy.md).
             options["server_side_binding"] = True
-            options["prepare_threshold"] = 5
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": name,

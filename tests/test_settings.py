@@ -38,20 +38,22 @@ def test_postgres_sessions_run_without_jit_unless_the_option_is_emptied(monkeypa
     assert "options" not in project_settings.database_from_url("postgres://a@b/c")["OPTIONS"]
 
 
-def test_repeated_queries_are_prepared_on_the_server_unless_turned_off(monkeypatch, db):
+def test_scim_requests_prepare_repeated_statements_and_pages_do_not(monkeypatch, scim_client, db):
     from django.db import connection
 
     from directory.models import Account
 
     for _ in range(6):
-        list(Account.objects.filter(slug="prepared-check"))
+        assert scim_client("GET", '/Users?filter=userName eq "nobody@acme.example"').status_code == 200
+        list(Account.objects.filter(slug="not-a-scim-request"))
     with connection.cursor() as cursor:
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         prepared = [row[0] for row in cursor.fetchall()]
-    assert any("directory_account" in statement and "$1" in statement for statement in prepared), prepared
+    assert any("directory_directoryuser" in statement and "$1" in statement for statement in prepared), prepared
+    assert not any('WHERE "directory_account"."slug"' in statement for statement in prepared), prepared
+    assert connection.connection.prepare_threshold is None
     monkeypatch.setenv("DATABASE_PREPARED_STATEMENTS", "false")
-    options = project_settings.database_from_url("postgres://a@b/c")["OPTIONS"]
-    assert "server_side_binding" not in options and "prepare_threshold" not in options
+    assert "server_side_binding" not in project_settings.database_from_url("postgres://a@b/c")["OPTIONS"]
 
 
 def test_typed_helpers_reject_bad_values(monkeypatch):
