@@ -14,6 +14,8 @@ from django.db import connection, models
 from django.db.models import QuerySet
 
 from directory.models import Group, GroupMembership, UserEmail
+from directory.sql import columns as sql_columns
+from directory.sql import from_row
 
 
 def user_email_values(user_ids: list[int]) -> dict[int, list[tuple[str, str, str, bool]]]:
@@ -104,38 +106,14 @@ def group_members_by_scim_id(group_id: int) -> dict[str, tuple[int, str]]:
 def in_id_order(ids: QuerySet) -> list[models.Model]:
     """The rows a ``values("pk")`` queryset selects, as model instances in id order.
 
-    Hand-written around the ORM's own SQL for ``ids`` (which carries the tenant scope) and its
-    converters: for a page of 100 users the ORM's query and iterator machinery cost more than
-    the query and building the instances together.
+    Hand-written around the ORM's own SQL for ``ids`` (which carries the tenant scope): for a
+    page of 100 users the ORM's query and iterator machinery cost more than the query and
+    building the instances together.
     """
     model = ids.model
     subquery, params = ids.query.sql_with_params()
-    columns, converters = _load_plan(model)
-    sql = f"SELECT {columns} FROM {model._meta.db_table} WHERE id IN ({subquery}) ORDER BY id"
-    alias = connection.alias
-    loaded = []
-    for row in _fetch(sql, list(params)):
-        if converters:
-            row = list(row)
-            for index, column, functions in converters:
-                for function in functions:
-                    row[index] = function(row[index], column, connection)
-        loaded.append(model.from_db(alias, None, row))
-    return loaded
-
-
-@cache
-def _load_plan(model: type[models.Model]) -> tuple[str, list]:
-    """The model's columns, and the converters the ORM would apply to each (per database)."""
-    quote = connection.ops.quote_name
-    fields = model._meta.concrete_fields
-    converters = []
-    for index, field in enumerate(fields):
-        column = field.get_col(model._meta.db_table)
-        functions = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
-        if functions:
-            converters.append((index, column, functions))
-    return ", ".join(quote(field.column) for field in fields), converters
+    sql = f"SELECT {sql_columns(model)} FROM {model._meta.db_table} WHERE id IN ({subquery}) ORDER BY id"
+    return [from_row(model, row) for row in _fetch(sql, list(params))]
 
 
 def _fetch(sql: str, params: list) -> list[tuple]:

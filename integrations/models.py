@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import cache
 
 from django.conf import settings
@@ -15,6 +15,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from directory.models import Account
+from directory.sql import columns as sql_columns
+from directory.sql import from_row
 from integrations import keys
 
 
@@ -104,24 +106,12 @@ class ApiKeyManager(models.Manager):
         found = []
         for row in rows:
             api_key, instance, account = (
-                _model_from_row(model, row[start:end]) for model, start, end in _key_owner_slices()
+                from_row(model, row[start:end]) for model, start, end in _key_owner_slices()
             )
             instance.account = account
             api_key.instance = instance
             found.append(api_key)
         return found
-
-
-def _model_from_row(model: type[models.Model], values: tuple) -> models.Model:
-    if settings.USE_TZ and connection.vendor != "postgresql":
-        # SQLite gives back naive UTC datetimes; the ORM would have made them aware.
-        values = tuple(
-            value.replace(tzinfo=UTC)
-            if isinstance(value, datetime) and value.tzinfo is None
-            else value
-            for value in values
-        )
-    return model.from_db(connection.alias, None, values)
 
 
 def _key_owner_models() -> list[tuple[type[models.Model], str]]:
@@ -141,13 +131,9 @@ def _key_owner_slices() -> list[tuple[type[models.Model], int, int]]:
 @cache
 def _key_with_owners_sql() -> str:
     quote = connection.ops.quote_name
-    columns = ", ".join(
-        f"{alias}.{quote(field.column)}"
-        for model, alias in _key_owner_models()
-        for field in model._meta.concrete_fields
-    )
+    selected = ", ".join(sql_columns(model, alias) for model, alias in _key_owner_models())
     return (
-        f"SELECT {columns} FROM {quote(ApiKey._meta.db_table)} k"
+        f"SELECT {selected} FROM {quote(ApiKey._meta.db_table)} k"
         f" JOIN {quote(IntegrationInstance._meta.db_table)} i ON i.id = k.instance_id"
         f" JOIN {quote(Account._meta.db_table)} a ON a.id = i.account_id"
         " WHERE k.lookup = %s"
