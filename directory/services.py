@@ -315,13 +315,7 @@ def _set_members(group: Group, members: list) -> MembershipChange:
     if to_remove:
         group.memberships.filter(user_id__in=to_remove).delete()
     if new:
-        GroupMembership.objects.bulk_create(
-            (
-                GroupMembership(group=group, user_id=found[key], user_scim_id=key, display=wanted[key])
-                for key in new
-            ),
-            batch_size=5000,
-        )
+        GroupMembership.objects.add_missing(group, {found[key]: (key, wanted[key]) for key in new})
     if relabelled:
         rows = list(group.memberships.filter(user_id__in=relabelled))
         for row in rows:
