@@ -4,6 +4,7 @@ tenant, with its mean time, its queries and the time spent waiting for PostgreSQ
 
     .venv/bin/python bench/single.py            # after bin/bench has seeded bench_scale
     .venv/bin/python bench/single.py --repeat 50
+    .venv/bin/python bench/single.py --only lookup --profile   # where one request's time goes
 
 Writes made here are undone: created users are deleted again and the big group's members are
 put back as they were.
@@ -12,7 +13,9 @@ put back as they were.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import secrets
 import sys
 import time
@@ -46,6 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", default="bench_scale")
     parser.add_argument("--prefix", default="scale")
     parser.add_argument("--repeat", type=int, default=20, help="runs per request (fewer for big ones)")
+    parser.add_argument("--only", help="run only the requests whose label contains this text")
+    parser.add_argument("--profile", action="store_true",
+                        help="print each request's costliest functions (cProfile)")
+    parser.add_argument("--sort", default="tottime", help="profile order: tottime or cumulative")
+    parser.add_argument("--lines", type=int, default=25, help="functions the profile prints")
     args = parser.parse_args(argv)
 
     os.environ.update(
@@ -167,18 +175,27 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'request':<38} {'mean':>9} {'queries':>8} {'waiting on PostgreSQL':>22}")
     try:
         for label, divisor, request in cases:
+            if args.only and args.only.lower() not in label.lower():
+                continue
             runs = max(args.repeat // divisor, 2)
             request(0)  # warm: imports, plans, caches
             clock = QueryClock()
             started = time.perf_counter()
+            profiler = cProfile.Profile() if args.profile else None
             with connection.execute_wrapper(clock):
+                if profiler:
+                    profiler.enable()
                 for i in range(runs):
                     response = request(i + 1 if label == "SCIM POST user" else i)
                     if response.status_code >= 400:
                         sys.exit(f"{label}: {response.status_code} {response.content[:200]!r}")
+                if profiler:
+                    profiler.disable()
             mean = (time.perf_counter() - started) / runs * 1000
             print(f"{label:<38} {mean:>7.1f}ms {clock.count / runs:>8.1f} {clock.seconds / runs * 1000:>20.1f}ms",
                   flush=True)
+            if profiler:
+                pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.lines)
     finally:
         scim_json("put", f"/scim/v1/Groups/{big.scim_id}", {
             "schemas": [GROUP_SCHEMA], "displayName": big.display_name, "members": members})
