@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from functools import cache
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, models
 from django.db.models import QuerySet
 
@@ -111,7 +112,10 @@ def in_id_order(ids: QuerySet) -> list[models.Model]:
     building the instances together.
     """
     model = ids.model
-    subquery, params = ids.query.sql_with_params()
+    try:
+        subquery, params = ids.query.sql_with_params()
+    except EmptyResultSet:  # a filter that can match nothing, such as an id that is no UUID
+        return []
     sql = f"SELECT {sql_columns(model)} FROM {model._meta.db_table} WHERE id IN ({subquery}) ORDER BY id"
     return [from_row(model, row) for row in _fetch(sql, list(params))]
 

@@ -209,7 +209,7 @@ class ResourceView(ScimView):
         empty nor full gives the total without a COUNT query.
         """
         skip = start_index - 1
-        page = list(queryset.order_by("id")[skip : skip + count]) if count else []
+        page = in_id_order(queryset.order_by("id").values("pk")[skip : skip + count]) if count else []
         if page and len(page) < count:
             return page, skip + len(page)
         return page, queryset.count()
