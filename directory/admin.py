@@ -5,7 +5,9 @@ import uuid
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.db import connection, transaction
-from django.db.models import Max, OuterRef, Subquery
+from django.db.models import IntegerField, Max, OuterRef, Subquery
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.functional import cached_property
@@ -232,7 +234,10 @@ class GroupAdmin(ExactIdSearch, BigTableAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).with_member_counts()
 
-    @admin.display(description="Agents counted", ordering="agent_total")
+    @admin.display(
+        description="Agents counted",
+        ordering=Coalesce(Cast(KT("active_member_totals__agents"), IntegerField()), 0),
+    )
     def agent_count(self, group: Group) -> int:
         return group.agent_total
 

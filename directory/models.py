@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 
-from directory.expressions import count_subquery, sum_subquery
+from directory.expressions import count_subquery, count_where, sum_of, totals_subquery
 
 
 class Account(models.Model):
@@ -284,8 +284,12 @@ class GroupQuerySet(models.QuerySet):
         active = GroupMembership.objects.filter(user__is_active=True, user__deleted_at__isnull=True)
         return self.annotate(
             user_total=count_subquery(GroupMembership.objects.all(), "group"),
-            agent_total=sum_subquery(active, "group", "user__counted_agent_count"),
-            pending_total=count_subquery(active.filter(user__agent_count=0), "group"),
+            active_member_totals=totals_subquery(
+                active,
+                "group",
+                agents=sum_of("user__counted_agent_count"),
+                pending=count_where(Q(user__agent_count=0)),
+            ),
         )
 
 
@@ -344,6 +348,16 @@ class Group(models.Model):
     def active_member_count(self) -> int:
         """Members as the identity provider set them, counting only active users."""
         return self.memberships.filter(user__is_active=True, user__deleted_at__isnull=True).count()
+
+    @property
+    def agent_total(self) -> int:
+        """Members as the product counts them; on groups from ``with_member_counts()``."""
+        return (self.active_member_totals or {}).get("agents") or 0
+
+    @property
+    def pending_total(self) -> int:
+        """Active members with no agent yet; on groups from ``with_member_counts()``."""
+        return (self.active_member_totals or {}).get("pending") or 0
 
     def member_counts(self) -> tuple[int, int, int]:
         """(members as set by the identity provider, as the product counts them, pending) in

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from directory.admin import GroupAdmin
 from directory.models import Agent, DirectoryUser, Group, GroupMembership
 from integrations.models import ApiKey, ProvisioningEvent
 
@@ -199,6 +200,30 @@ def test_group_list_counts_agents_and_follows_merges(admin_client, acme):
 
     assert (before.user_total, before.agent_total) == (1, 2)
     assert (after.user_total, after.agent_total) == (1, 1)
+
+
+def test_group_list_sorts_by_either_count(admin_client, acme):
+    from directory.agent_services import agent_check_in
+
+    sizes = {"Small": 1, "Large": 3, "Empty": 0}
+    for name, size in sizes.items():
+        group = Group.objects.create(account=acme, display_name=name)
+        for i in range(size):
+            user = DirectoryUser.objects.create(account=acme, user_name=f"{name}{i}@acme.example")
+            agent_check_in(account=acme, logon_name=user.user_name, machine_name="A")
+            GroupMembership.objects.create(group=group, user=user)
+    url = reverse("admin:directory_group_changelist")
+    columns = list(GroupAdmin.list_display)
+
+    def names(column: str, descending: bool) -> list[str]:
+        order = ("-" if descending else "") + str(columns.index(column) + 1)
+        response = admin_client.get(url, {"o": order})
+        assert response.status_code == 200
+        return [group.display_name for group in response.context["cl"].result_list]
+
+    assert names("agent_count", descending=True) == ["Large", "Small", "Empty"]
+    assert names("agent_count", descending=False) == ["Empty", "Small", "Large"]
+    assert names("member_count", descending=True) == ["Large", "Small", "Empty"]
 
 
 def test_substring_searches_have_trigram_indexes_on_the_expression_django_queries(acme):
