@@ -40,11 +40,11 @@ def user_page_values(
     addresses, memberships = defaultdict(list), defaultdict(list)
     if not user_ids or not (emails or groups):
         return addresses, memberships
-    marks = ", ".join(["%s"] * len(user_ids))
     parts = ([_email_rows_sql()] if emails else []) + ([_group_rows_sql()] if groups else [])
-    sql = " UNION ALL ".join(part.format(ids=marks) for part in parts)
+    ids, params = _one_of(user_ids)
+    sql = " UNION ALL ".join(part.format(ids=ids) for part in parts)
     for is_group, user_id, _, value, kind, display, is_primary in _fetch(
-        sql + " ORDER BY 1, 2, 3", list(user_ids) * len(parts)
+        sql + " ORDER BY 1, 2, 3", params * len(parts)
     ):
         if is_group:
             memberships[user_id].append((value, kind))
@@ -58,7 +58,7 @@ def _email_rows_sql() -> str:
     # Columns: is it a group, user, order within the user, then the row's own values.
     return (
         f"SELECT 0, user_id, id, value, type, display, is_primary FROM {UserEmail._meta.db_table}"
-        " WHERE user_id IN ({ids})"
+        " WHERE user_id {ids}"
     )
 
 
@@ -67,7 +67,7 @@ def _group_rows_sql() -> str:
     return (
         f"SELECT 1, m.user_id, m.id, {_uuid_sql('g.scim_id')}, g.display_name, '', {_false()}"
         f" FROM {GroupMembership._meta.db_table} m JOIN {Group._meta.db_table} g ON g.id = m.group_id"
-        " WHERE m.user_id IN ({ids})"
+        " WHERE m.user_id {ids}"
     )
 
 
@@ -84,13 +84,14 @@ def group_member_values(group_ids: list[int], limit: int | None = None) -> dict[
     rows = defaultdict(list)
     if not group_ids:
         return rows
+    ids, params = _one_of(group_ids)
     sql = (
         f"SELECT group_id, {_uuid_sql('user_scim_id')}, display FROM {GroupMembership._meta.db_table}"
-        f" WHERE group_id IN ({', '.join(['%s'] * len(group_ids))}) ORDER BY group_id, id"
+        f" WHERE group_id {ids} ORDER BY group_id, id"
     )
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
-    for group_id, scim_id, display in _fetch(sql, group_ids):
+    for group_id, scim_id, display in _fetch(sql, params):
         rows[group_id].append((scim_id, display))
     return rows
 
@@ -118,6 +119,21 @@ def in_id_order(ids: QuerySet) -> list[models.Model]:
         return []
     sql = f"SELECT {sql_columns(model)} FROM {model._meta.db_table} WHERE id IN ({subquery}) ORDER BY id"
     return [from_row(model, row) for row in _fetch(sql, list(params))]
+
+
+def _one_of(ids: list[int]) -> tuple[str, list]:
+    """A condition that a column is one of ``ids``, and its parameters.
+
+    On PostgreSQL the ids are one array parameter, so the statement's text is the same for
+    every page: the driver reuses its parsed form (a page's 200 placeholders made it parse the
+    statement again each time) and can prepare it. One id (a lookup, a GET) stays a plain
+    equality, whose plan is better than an array's.
+    """
+    if len(ids) == 1:
+        return "= %s", list(ids)
+    if connection.vendor == "postgresql":
+        return "= ANY(%s)", [list(ids)]
+    return f"IN ({', '.join(['%s'] * len(ids))})", list(ids)
 
 
 def _fetch(sql: str, params: list) -> list[tuple]:
