@@ -407,11 +407,14 @@ class GroupMembershipQuerySet(models.QuerySet):
 class GroupMembership(models.Model):
     """A user's membership of a group, exactly as the identity provider set it."""
 
-    # Indexed by the unique (group, user) and the ordered (group, id) indexes below.
+    # Indexed by the unique (group, user), the (user, group) and the listing indexes below:
+    # every index here is written by each membership a big PUT or PATCH adds.
     group = models.ForeignKey(
         Group, on_delete=models.CASCADE, related_name="memberships", db_index=False
     )
-    user = models.ForeignKey(DirectoryUser, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        DirectoryUser, on_delete=models.CASCADE, related_name="memberships", db_index=False
+    )
     # The member's SCIM id (a user's never changes), so a group's members are listed without
     # joining each one to its user: 150 ms of a 50,000-member group's GET went to that join.
     user_scim_id = models.UUIDField(editable=False)
@@ -427,9 +430,14 @@ class GroupMembership(models.Model):
         ]
         indexes = [
             models.Index(fields=["user", "group"], name="directory_membership_user"),
-            # Members are listed in the order they were added: the first 1,001 of a
-            # 50,000-member group are read from this index instead of sorting them all.
-            models.Index(fields=["group", "id"], name="directory_membership_order"),
+            # Members are listed in the order they were added, from this index alone (an
+            # index-only scan): reading a 50,000-member group took 55 ms from the table, with
+            # a sort, and 17 ms from here. SQLite leaves out INCLUDE.
+            models.Index(
+                fields=["group", "id"],
+                include=["user_scim_id", "user", "display"],
+                name="directory_membership_listing",
+            ),
         ]
 
     def __str__(self) -> str:
