@@ -5,9 +5,7 @@ import uuid
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.db import connection, transaction
-from django.db.models import IntegerField, Max, OuterRef, Subquery
-from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Coalesce
+from django.db.models import Max, OuterRef, Subquery
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.functional import cached_property
@@ -23,6 +21,7 @@ from directory.models import (
     DirectoryUser,
     Group,
     GroupMembership,
+    GroupQuerySet,
     UserEmail,
 )
 
@@ -236,7 +235,7 @@ class GroupAdmin(ExactIdSearch, BigTableAdmin):
 
     @admin.display(
         description="Agents counted",
-        ordering=Coalesce(Cast(KT("active_member_totals__agents"), IntegerField()), 0),
+        ordering=GroupQuerySet.agent_total_order(),
     )
     def agent_count(self, group: Group) -> int:
         return group.agent_total

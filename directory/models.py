@@ -8,7 +8,8 @@ from datetime import datetime
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import Q
-from django.db.models.functions import Upper
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce, Upper
 from django.utils import timezone
 
 from directory.expressions import count_subquery, count_where, sum_of, totals_subquery
@@ -291,6 +292,11 @@ class GroupQuerySet(models.QuerySet):
                 pending=count_where(Q(user__agent_count=0)),
             ),
         )
+
+    @staticmethod
+    def agent_total_order() -> Coalesce:
+        """``Group.agent_total`` as an expression, to sort ``with_member_counts()`` by."""
+        return Coalesce(Cast(KT("active_member_totals__agents"), models.IntegerField()), 0)
 
 
 class Group(models.Model):

@@ -75,8 +75,8 @@ def _false() -> str:
     return "false" if connection.vendor == "postgresql" else "0"
 
 
-def group_member_values(group_ids: list[int], limit: int | None = None) -> dict[int, list[tuple[str, str]]]:
-    """(user id, display) of each group's members, oldest first; at most ``limit`` rows in all.
+def group_member_values(group_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    """(user id, display) of each group's members, oldest first.
 
     One plain fetch: the ORM fetches rows a hundred at a time, 500 round trips through its
     iterator for a 50,000-member group.
@@ -89,8 +89,6 @@ def group_member_values(group_ids: list[int], limit: int | None = None) -> dict[
         f"SELECT group_id, {_uuid_sql('user_scim_id')}, display FROM {GroupMembership._meta.db_table}"
         f" WHERE group_id {ids} ORDER BY group_id, id"
     )
-    if limit is not None:
-        sql += f" LIMIT {int(limit)}"
     for group_id, scim_id, display in _fetch(sql, params):
         rows[group_id].append((scim_id, display))
     return rows
