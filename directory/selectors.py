@@ -51,6 +51,21 @@ def users_page(
     ).order_by("-id")
 
 
+def users_page_total(
+    account: Account, *, search: str = "", status: str = "", group: Group | None = None
+) -> int | None:
+    """How many users :func:`users_page` lists, where the account's own counts tell without
+    counting its rows; ``None`` where only counting them does."""
+    if search or group is not None:
+        return None
+    counts = {
+        "": account.live_user_count,
+        "active": account.licensed_user_count,
+        "deactivated": account.deactivated_user_count,
+    }
+    return counts[status]() if status in counts else None
+
+
 def user_for_account(account: Account, scim_id) -> DirectoryUser:
     return DirectoryUser.objects.for_account(account).select_related("provisioned_by").get(
         scim_id=scim_id

@@ -23,8 +23,11 @@ from integrations.services import agent_key_regenerate
 PAGE_SIZE = 50
 
 
-def _page(request: HttpRequest, queryset):
+def _page(request: HttpRequest, queryset, total: int | None = None):
+    """The requested page; ``total``, when known, spares the paginator its COUNT query."""
     paginator = Paginator(queryset, PAGE_SIZE)
+    if total is not None:
+        paginator.count = total
     return paginator.get_page(request.GET.get("page"))
 
 
@@ -56,18 +59,14 @@ def user_list(request: HttpRequest) -> HttpResponse:
     group = None
     if filters.get("group"):
         group = _group_or_404(request, filters["group"])
-    users = selectors.users_page(
-        request.account,
-        search=filters.get("q", ""),
-        status=filters.get("status", ""),
-        group=group,
-    )
+    criteria = {"search": filters.get("q", ""), "status": filters.get("status", ""), "group": group}
+    users = selectors.users_page(request.account, **criteria)
     return render(
         request,
         "directory/user_list.html",
         {
             "form": form,
-            "page": _page(request, users),
+            "page": _page(request, users, selectors.users_page_total(request.account, **criteria)),
             "filters": selectors.USER_FILTERS,
             "status": filters.get("status", ""),
             "search": filters.get("q", ""),

@@ -154,3 +154,44 @@ def test_agents_page_assigns_by_hand_and_shows_a_new_key_once(admin_of, acme, ty
         timeout=30,
     )
     assert check_in.status_code == 201 and check_in.json()["user"]["userName"] == "tyler@acme.example"
+
+
+def test_users_page_totals_come_from_the_tally_and_small_counts(admin_of, acme, globex):
+    """Licensed users and each list's total are right with deleted and deactivated users about,
+    and no query counts the account's users row by row (70 ms at 100,000 users)."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from directory.views import PAGE_SIZE
+
+    client = admin_of(acme)
+    total = PAGE_SIZE * 2 + 5
+    DirectoryUser.objects.bulk_create(
+        DirectoryUser(account=acme, user_name=f"u{i}@acme.example", is_active=i % 10 != 0) for i in range(total)
+    )
+    DirectoryUser.objects.bulk_create(DirectoryUser(account=globex, user_name=f"g{i}@globex.example") for i in range(7))
+    gone = DirectoryUser.objects.filter(account=acme).order_by("id")[:3]
+    DirectoryUser.objects.filter(pk__in=[u.pk for u in gone]).update(deleted_at=timezone.now())
+    live = DirectoryUser.objects.for_account(acme)
+    deactivated, active = live.filter(is_active=False).count(), live.filter(is_active=True).count()
+    assert deactivated and active + deactivated == total - 3
+
+    statements = []
+
+    def record(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        everyone = client.get("/users/").content.decode()
+    shown = {
+        status: client.get("/users/", {"status": status}).content.decode()
+        for status in ("active", "deactivated")
+    }
+
+    assert f"<strong>{active}</strong> licensed users" in everyone
+    assert f"{total - 3} in all" in everyone
+    assert f"{active} in all" in shown["active"]
+    assert f"<strong>{active}</strong> licensed users" in shown["deactivated"]
+    user_counts = [sql for sql in statements if sql.startswith('SELECT COUNT(*) AS "__count" FROM "directory_directoryuser"')]
+    assert user_counts and all('NOT "directory_directoryuser"."is_active"' in sql for sql in user_counts)
