@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.conf import settings
@@ -405,15 +406,54 @@ class Group(models.Model):
 
 
 class GroupMembershipQuerySet(models.QuerySet):
+    def remove(self, group: Group, user_ids: Iterable[int]) -> int:
+        """End the memberships of ``user_ids`` in ``group``; returns how many ended.
+
+        On PostgreSQL one ``DELETE`` with the ids as an array: the ORM's delete of 100
+        members took four times as long (nothing references a membership, so there is
+        nothing for it to collect).
+        """
+        user_ids = list(user_ids)
+        if not user_ids:
+            return 0
+        if connection.vendor != "postgresql":
+            return self.filter(group=group, user_id__in=user_ids).delete()[0]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {self.model._meta.db_table} WHERE group_id = %s AND user_id = ANY(%s)",
+                [group.pk, user_ids],
+            )
+            return cursor.rowcount
+
     def add_missing(self, group: Group, members: dict[int, tuple[str, str]]) -> int:
         """Make each of ``members`` ({user pk: (SCIM id, display)}) a member of ``group``
         unless it is one already, in the order given; returns how many were added.
 
-        One ``INSERT ... ON CONFLICT DO NOTHING`` per thousand members, on PostgreSQL and
-        SQLite alike: checking which are members first and then ``bulk_create`` took twice
-        as long, all of it inside the group's lock.
+        ``INSERT ... ON CONFLICT DO NOTHING``: checking which are members first and then
+        ``bulk_create`` took twice as long, all of it inside the group's lock. On PostgreSQL
+        the members travel as three arrays, so the statement's text is the same for any
+        number of them: the driver re-parsed a 100-row ``VALUES`` list on every PATCH. SQLite
+        takes a ``VALUES`` list per thousand members.
         """
+        if not members:
+            return 0
         table = self.model._meta.db_table
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"INSERT INTO {table} (group_id, user_id, user_scim_id, display, created_at)"
+                    " SELECT %s, m.user_id, m.scim_id, m.display, %s FROM unnest(%s::bigint[],"
+                    " %s::uuid[], %s::text[]) WITH ORDINALITY AS m(user_id, scim_id, display, position)"
+                    " ORDER BY m.position ON CONFLICT (group_id, user_id) DO NOTHING RETURNING user_id",
+                    [
+                        group.pk,
+                        timezone.now(),
+                        list(members),
+                        [scim_id for scim_id, _ in members.values()],
+                        [display for _, display in members.values()],
+                    ],
+                )
+                return len(cursor.fetchall())
         as_stored = self.model._meta.get_field("user_scim_id").get_db_prep_value
         now = self.model._meta.get_field("created_at").get_db_prep_value(timezone.now(), connection)
         rows = [

@@ -317,7 +317,7 @@ def _set_members(group: Group, members: list) -> MembershipChange:
         if wanted_display != display:
             relabelled[user_id] = wanted_display
     if to_remove:
-        group.memberships.filter(user_id__in=to_remove).delete()
+        GroupMembership.objects.remove(group, to_remove)
     if new:
         GroupMembership.objects.add_missing(group, {found[key]: (key, wanted[key]) for key in new})
     if relabelled:
@@ -355,11 +355,11 @@ def group_members_remove(*, group: Group, members: list | None) -> MembershipCha
     Removing a user of this account that is not a member (or was deleted) is not an error:
     the outcome Okta asked for holds. Ids that were never users here are.
     """
-    memberships = group.memberships.all()
-    if members is not None:
+    if members is None:
+        removed, _ = group.memberships.all().delete()
+    else:
         user_ids = resolve_members(account_id=group.account_id, members=members, include_deleted=True)
-        memberships = memberships.filter(user_id__in=user_ids.keys())
-    removed, _ = memberships.delete()
+        removed = GroupMembership.objects.remove(group, user_ids)
     if removed:
         group.touch()
     return MembershipChange(removed=removed)
