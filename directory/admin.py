@@ -77,13 +77,15 @@ class AccountDomainInline(admin.TabularInline):
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
+    # The count columns are not named after the relations (users, agents, ...): admin sorts a
+    # column named like a relation by that relation, listing an account once per user.
     list_display = (
         "slug",
         "name",
-        "users",
-        "agents",
-        "groups",
-        "instances",
+        "user_count",
+        "agent_count",
+        "group_count",
+        "instance_count",
         "last_provisioned_at",
         "created_at",
     )
@@ -115,19 +117,19 @@ class AccountAdmin(admin.ModelAdmin):
         )
 
     @admin.display(description="Users", ordering="user_total")
-    def users(self, account: Account) -> int:
+    def user_count(self, account: Account) -> int:
         return account.user_total
 
     @admin.display(description="Agents", ordering="agent_total")
-    def agents(self, account: Account) -> int:
+    def agent_count(self, account: Account) -> int:
         return account.agent_total
 
     @admin.display(description="Groups", ordering="group_total")
-    def groups(self, account: Account) -> int:
+    def group_count(self, account: Account) -> int:
         return account.group_total
 
     @admin.display(description="Instances", ordering="instance_total")
-    def instances(self, account: Account) -> int:
+    def instance_count(self, account: Account) -> int:
         return account.instance_total
 
     @admin.display(description="Last provisioning", ordering="last_event_at")

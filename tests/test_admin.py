@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -94,6 +96,26 @@ def test_account_list_shows_counts_without_a_query_per_row(admin_client, populat
     with django_assert_max_num_queries(12):
         page = admin_client.get(url).content.decode()
     assert "acme" in page and "globex" in page
+
+
+def test_account_list_sorts_by_user_count_listing_each_account_once(admin_client, acme, globex):
+    """Users per account exclude deleted ones and sort, each account listed once."""
+    from django.utils import timezone
+
+    DirectoryUser.objects.bulk_create(DirectoryUser(account=acme, user_name=f"u{i}@acme.example") for i in range(4))
+    DirectoryUser.objects.bulk_create(DirectoryUser(account=globex, user_name=f"g{i}@globex.example") for i in range(2))
+    DirectoryUser.objects.filter(account=acme, user_name="u0@acme.example").update(deleted_at=timezone.now())
+
+    def listed(order: str) -> list[tuple[str, str]]:
+        page = admin_client.get(reverse("admin:directory_account_changelist"), {"o": order}).content.decode()
+        return [
+            (re.search(r'field-slug"><a [^>]*>(\w+)<', row)[1], re.search(r'field-user_count">(\d+)<', row)[1])
+            for row in re.findall(r"<tr>.*?</tr>", page, re.S)
+            if "field-user_count" in row
+        ]
+
+    assert listed("-3") == [("acme", "3"), ("globex", "2")]
+    assert listed("3") == [("globex", "2"), ("acme", "3")]
 
 
 def test_agent_actions_merge_unmerge_and_assign(admin_client, populated, acme):
