@@ -22,6 +22,7 @@ from directory.models import (
     Group,
     GroupMembership,
     GroupQuerySet,
+    LiveUserTally,
     UserEmail,
 )
 
@@ -108,7 +109,7 @@ class AccountAdmin(admin.ModelAdmin):
             super()
             .get_queryset(request)
             .annotate(
-                user_total=count_subquery(DirectoryUser.objects.filter(deleted_at__isnull=True), "account"),
+                user_total=LiveUserTally.total_of_each(),
                 agent_total=count_subquery(Agent.objects.all(), "account"),
                 group_total=count_subquery(Group.objects.all(), "account"),
                 instance_total=count_subquery(IntegrationInstance.objects.filter(deleted_at__isnull=True), "account"),

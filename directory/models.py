@@ -102,6 +102,12 @@ class LiveUserTally(models.Model):
         return int(total)
 
     @classmethod
+    def total_of_each(cls) -> Coalesce:
+        """:meth:`total` as an expression, to annotate accounts with."""
+        deltas = cls.objects.filter(account_id=models.OuterRef("pk")).order_by()
+        return Coalesce(models.Subquery(deltas.values(total=sum_of("delta"))), 0)
+
+    @classmethod
     def fold(cls, account: Account) -> None:
         """Replace the account's rows by one row holding their sum.
 
