@@ -412,7 +412,7 @@ class Group(models.Model):
 
 
 class GroupMembershipQuerySet(models.QuerySet):
-    def remove(self, group: Group, user_ids: Iterable[int]) -> int:
+    def remove_members(self, group: Group, user_ids: Iterable[int]) -> int:
         """End the memberships of ``user_ids`` in ``group``; returns how many ended.
 
         On PostgreSQL one ``DELETE`` with the ids as an array: the ORM's delete of 100

@@ -317,7 +317,7 @@ def _set_members(group: Group, members: list) -> MembershipChange:
         if wanted_display != display:
             relabelled[user_id] = wanted_display
     if to_remove:
-        GroupMembership.objects.remove(group, to_remove)
+        GroupMembership.objects.remove_members(group, to_remove)
     if new:
         GroupMembership.objects.add_missing(group, {found[key]: (key, wanted[key]) for key in new})
     if relabelled:
@@ -359,7 +359,7 @@ def group_members_remove(*, group: Group, members: list | None) -> MembershipCha
         removed, _ = group.memberships.all().delete()
     else:
         user_ids = resolve_members(account_id=group.account_id, members=members, include_deleted=True)
-        removed = GroupMembership.objects.remove(group, user_ids)
+        removed = GroupMembership.objects.remove_members(group, user_ids)
     if removed:
         group.touch()
     return MembershipChange(removed=removed)
