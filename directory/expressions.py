@@ -19,7 +19,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import JSONObject
+from django.db.models.functions import Coalesce, JSONObject
 
 
 class _CountOf(Subquery):
@@ -30,6 +30,12 @@ class _CountOf(Subquery):
 def count_subquery(queryset: QuerySet, field: str) -> Subquery:
     """COUNT of ``queryset`` rows whose ``field`` is the outer row."""
     return _CountOf(queryset.filter(**{field: OuterRef("pk")}).order_by().values("pk"))
+
+
+def sum_subquery(queryset: QuerySet, field: str, summed: str) -> Coalesce:
+    """SUM of ``summed`` over ``queryset`` rows whose ``field`` is the outer row (0 for none)."""
+    rows = queryset.filter(**{field: OuterRef("pk")}).order_by().values(total=sum_of(summed))
+    return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
 
 
 def totals_subquery(queryset: QuerySet, field: str, **totals: Func) -> Subquery:

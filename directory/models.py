@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, models, transaction
@@ -13,7 +14,14 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce, Upper
 from django.utils import timezone
 
-from directory.expressions import count_subquery, count_where, sum_of, totals_subquery
+from directory.expressions import (
+    count_subquery,
+    count_where,
+    sum_of,
+    sum_subquery,
+    totals_subquery,
+)
+from directory.sql import one_of
 
 
 class Account(models.Model):
@@ -29,21 +37,28 @@ class Account(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def live_user_count(self) -> int:
-        """Users not deleted, from the tally (counting 100,000 rows took 16 ms)."""
-        return LiveUserTally.total(self)
-
-    def deactivated_user_count(self) -> int:
-        """Users deactivated but not deleted: few, counted on their own small index."""
-        return self.users.filter(is_active=False, deleted_at__isnull=True).count()
+    def user_totals(self) -> UserTotals:
+        """Live users from the tally (counting 100,000 rows took 16 ms) and the deactivated
+        ones, few, counted on their own small index: two small queries."""
+        deactivated = self.users.filter(is_active=False, deleted_at__isnull=True).count()
+        return UserTotals(live=LiveUserTally.total(self), deactivated=deactivated)
 
     def licensed_user_count(self) -> int:
-        """Users who hold a licence: active and not deleted.
+        """Users who hold a licence: active and not deleted."""
+        return self.user_totals().licensed
 
-        The live users less the deactivated ones; counting the active users themselves read
-        nearly every user row (70 ms at 100,000 users).
-        """
-        return self.live_user_count() - self.deactivated_user_count()
+
+class UserTotals(NamedTuple):
+    """An account's users that are not deleted, and how many of them are deactivated."""
+
+    live: int
+    deactivated: int
+
+    @property
+    def licensed(self) -> int:
+        """Active and not deleted. Counting the active users themselves read nearly every user
+        row (70 ms at 100,000 users)."""
+        return self.live - self.deactivated
 
 
 class AccountMember(models.Model):
@@ -104,8 +119,7 @@ class LiveUserTally(models.Model):
     @classmethod
     def total_of_each(cls) -> Coalesce:
         """:meth:`total` as an expression, to annotate accounts with."""
-        deltas = cls.objects.filter(account_id=models.OuterRef("pk")).order_by()
-        return Coalesce(models.Subquery(deltas.values(total=sum_of("delta"))), 0)
+        return sum_subquery(cls.objects.all(), "account_id", "delta")
 
     @classmethod
     def fold(cls, account: Account) -> None:
@@ -415,19 +429,17 @@ class GroupMembershipQuerySet(models.QuerySet):
     def remove_members(self, group: Group, user_ids: Iterable[int]) -> int:
         """End the memberships of ``user_ids`` in ``group``; returns how many ended.
 
-        On PostgreSQL one ``DELETE`` with the ids as an array: the ORM's delete of 100
-        members took four times as long (nothing references a membership, so there is
-        nothing for it to collect).
+        One hand-written ``DELETE``: the ORM's delete of 100 members took four times as long
+        (nothing references a membership, so there is nothing for it to collect).
         """
         user_ids = list(user_ids)
         if not user_ids:
             return 0
-        if connection.vendor != "postgresql":
-            return self.filter(group=group, user_id__in=user_ids).delete()[0]
+        ids, params = one_of(user_ids)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"DELETE FROM {self.model._meta.db_table} WHERE group_id = %s AND user_id = ANY(%s)",
-                [group.pk, user_ids],
+                f"DELETE FROM {self.model._meta.db_table} WHERE group_id = %s AND user_id {ids}",
+                [group.pk, *params],
             )
             return cursor.rowcount
 

@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 
 from directory.models import Group, GroupMembership, UserEmail
 from directory.sql import columns as sql_columns
-from directory.sql import from_row
+from directory.sql import from_row, one_of
 
 
 def user_email_values(user_ids: list[int]) -> dict[int, list[tuple[str, str, str, bool]]]:
@@ -41,7 +41,7 @@ def user_page_values(
     if not user_ids or not (emails or groups):
         return addresses, memberships
     parts = ([_email_rows_sql()] if emails else []) + ([_group_rows_sql()] if groups else [])
-    ids, params = _one_of(user_ids)
+    ids, params = one_of(user_ids)
     sql = " UNION ALL ".join(part.format(ids=ids) for part in parts)
     for is_group, user_id, _, value, kind, display, is_primary in _fetch(
         sql + " ORDER BY 1, 2, 3", params * len(parts)
@@ -84,7 +84,7 @@ def group_member_values(group_ids: list[int]) -> dict[int, list[tuple[str, str]]
     rows = defaultdict(list)
     if not group_ids:
         return rows
-    ids, params = _one_of(group_ids)
+    ids, params = one_of(group_ids)
     sql = (
         f"SELECT group_id, {_uuid_sql('user_scim_id')}, display FROM {GroupMembership._meta.db_table}"
         f" WHERE group_id {ids} ORDER BY group_id, id"
@@ -117,21 +117,6 @@ def in_id_order(ids: QuerySet) -> list[models.Model]:
         return []
     sql = f"SELECT {sql_columns(model)} FROM {model._meta.db_table} WHERE id IN ({subquery}) ORDER BY id"
     return [from_row(model, row) for row in _fetch(sql, list(params))]
-
-
-def _one_of(ids: list[int]) -> tuple[str, list]:
-    """A condition that a column is one of ``ids``, and its parameters.
-
-    On PostgreSQL the ids are one array parameter, so the statement's text is the same for
-    every page: the driver reuses its parsed form (a page's 200 placeholders made it parse the
-    statement again each time) and can prepare it. One id (a lookup, a GET) stays a plain
-    equality, whose plan is better than an array's.
-    """
-    if len(ids) == 1:
-        return "= %s", list(ids)
-    if connection.vendor == "postgresql":
-        return "= ANY(%s)", [list(ids)]
-    return f"IN ({', '.join(['%s'] * len(ids))})", list(ids)
 
 
 def _fetch(sql: str, params: list) -> list[tuple]:

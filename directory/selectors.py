@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db.models import F, Max, OuterRef, Q, QuerySet, Subquery
 
 from directory.expressions import count_subquery
-from directory.models import Account, Agent, DirectoryUser, Group, GroupMembership
+from directory.models import Account, Agent, DirectoryUser, Group, GroupMembership, UserTotals
 
 USER_FILTERS = {
     "active": "Active",
@@ -52,18 +52,13 @@ def users_page(
 
 
 def users_page_total(
-    account: Account, *, search: str = "", status: str = "", group: Group | None = None
+    totals: UserTotals, *, search: str = "", status: str = "", group: Group | None = None
 ) -> int | None:
-    """How many users :func:`users_page` lists, where the account's own counts tell without
+    """How many users :func:`users_page` lists, where the account's ``totals`` tell without
     counting its rows; ``None`` where only counting them does."""
     if search or group is not None:
         return None
-    counts = {
-        "": account.live_user_count,
-        "active": account.licensed_user_count,
-        "deactivated": account.deactivated_user_count,
-    }
-    return counts[status]() if status in counts else None
+    return {"": totals.live, "active": totals.licensed, "deactivated": totals.deactivated}.get(status)
 
 
 def user_for_account(account: Account, scim_id) -> DirectoryUser:

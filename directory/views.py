@@ -61,17 +61,18 @@ def user_list(request: HttpRequest) -> HttpResponse:
         group = _group_or_404(request, filters["group"])
     criteria = {"search": filters.get("q", ""), "status": filters.get("status", ""), "group": group}
     users = selectors.users_page(request.account, **criteria)
+    totals = request.account.user_totals()
     return render(
         request,
         "directory/user_list.html",
         {
             "form": form,
-            "page": _page(request, users, selectors.users_page_total(request.account, **criteria)),
+            "page": _page(request, users, selectors.users_page_total(totals, **criteria)),
             "filters": selectors.USER_FILTERS,
             "status": filters.get("status", ""),
             "search": filters.get("q", ""),
             "group": group,
-            "licensed": request.account.licensed_user_count(),
+            "licensed": totals.licensed,
         },
     )
 
