@@ -437,6 +437,14 @@ def floor_phase(client: Client, args, requests: int) -> Phase:
                      concurrency=args.concurrency, max_seconds=args.phase_seconds)
 
 
+def database_reference_phase(client: Client, args, requests: int) -> Phase:
+    """No target: what a request that makes one PostgreSQL round trip and nothing else reaches
+    under the same gunicorn and concurrency, beside the floor that makes none."""
+    return run_phase(client, "reference: GET /readyz (SELECT 1)", range(requests),
+                     lambda _: client.call("GET", "/readyz", key=""),
+                     concurrency=args.concurrency, max_seconds=args.phase_seconds)
+
+
 def warm_up(client: Client, args) -> None:
     """Unmeasured requests so every worker has imported its code and opened its connection."""
     paths = ["/healthz", "/scim/v1/Users?count=1", "/scim/v1/Groups?count=1&excludedAttributes=members"]
@@ -789,7 +797,8 @@ def main(argv: list[str] | None = None) -> int:
         warm_up(client, args)
         floor = floor_phase(client, args, args.floor_requests)
         print(f"floor: {floor.rps:.0f} req/s, p95 {floor.pct(95):.1f} ms", flush=True)
-        phases = okta_workload(client, args, info)
+        phases = [database_reference_phase(client, args, args.floor_requests)]
+        phases += okta_workload(client, args, info)
         print("workload done", flush=True)
         more, extra = scale_phases(client, servers, args, info)
         phases += more

@@ -43,6 +43,7 @@ def test_tiny_benchmark_runs_every_phase_and_prints_targets(bench_database_url):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
     assert "floor: GET /healthz" in out and "Okta-like workload overall" in out
+    assert "reference: GET /readyz (SELECT 1)" in out
     assert "scale: big group, PUT" in out and "RSS <= 256 MiB" in out
     assert "errors]" not in out, out
     assert "tenant scoping: second tenant's key sees none of the first's rows: PASS" in out

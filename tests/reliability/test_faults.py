@@ -84,6 +84,11 @@ def test_database_outage_gives_503_with_retry_after_and_the_app_recovers_alone(
     assert check_in.status_code == 503 and check_in.headers["Retry-After"].isdigit(), check_in.text
     # A malformed key needs no database and still gets its 401.
     assert ScimClient(f"{server.url}/scim/v1", "nope").get("/Users").status_code == 401
+    # Liveness stays up (the balancer keeps the host); readiness says the database is gone.
+    assert requests.get(f"{server.url}/healthz", timeout=30).status_code == 200
+    ready = requests.get(f"{server.url}/readyz", timeout=30)
+    assert ready.status_code == 503 and ready.json()["database"] == "unreachable", ready.text
+    assert ready.headers["Retry-After"].isdigit()
     assert slowest < OKTA_GIVES_UP_AFTER / 4, slowest
 
     proxy.restore()
@@ -96,6 +101,8 @@ def test_database_outage_gives_503_with_retry_after_and_the_app_recovers_alone(
         assert_scim_error(response, 503)
         time.sleep(0.5)
     assert response.status_code == 200
+    ready = requests.get(f"{server.url}/readyz", timeout=30)
+    assert ready.status_code == 200 and ready.json() == {"status": "ok", "database": "ok"}, ready.text
     print(f"outage: {len(statuses)} requests, all 503, slowest {slowest:.2f} s; "
           f"recovered {time.monotonic() - restored_at:.2f} s after the database returned")
     # Nothing written during the outage, nothing lost from before it.
