@@ -85,7 +85,7 @@ def database_from_url(url: str | None) -> dict:
             # that cannot keep prepared statements (docs/deploy.md).
             options["server_side_binding"] = True
         return {
-            "ENGINE": "django.db.backends.postgresql",
+            "ENGINE": "activtrak_scim.postgresql",
             "NAME": name,
             "USER": unquote(parts.username or ""),
             "PASSWORD": unquote(parts.password or ""),

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_database_url_parses_postgres_and_defaults_to_sqlite():
     parsed = project_settings.database_from_url("postgres://app:p%40ss@db.internal:6432/activtrak")
-    assert parsed["ENGINE"] == "django.db.backends.postgresql"
+    assert parsed["ENGINE"] == "activtrak_scim.postgresql"
     assert (parsed["USER"], parsed["PASSWORD"], parsed["HOST"], parsed["PORT"], parsed["NAME"]) == (
         "app", "p@ss", "db.internal", "6432", "activtrak",
     )
