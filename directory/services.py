@@ -1,5 +1,11 @@
 """Writes to the directory. Each runs in one transaction; callers hold the row locks the
-docstrings name."""
+docstrings name.
+
+Inside a caller's transaction (every SCIM write) they set no savepoints: each savepoint and
+its release were two more round trips to PostgreSQL, and a SCIM request ends at its first
+failure anyway. So a failure here dooms the caller's transaction; a caller that goes on after
+catching one wraps the call in its own ``transaction.atomic()``.
+"""
 
 from __future__ import annotations
 
@@ -43,7 +49,7 @@ def _primary_email(emails: list[EmailAddress]) -> str:
     return primary.value if primary else ""
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def user_save(*, user: DirectoryUser, emails: list[EmailAddress] | None) -> DirectoryUser:
     """Insert or update a user and, when ``emails`` is given, replace its addresses.
 
@@ -64,7 +70,7 @@ def user_save(*, user: DirectoryUser, emails: list[EmailAddress] | None) -> Dire
     created = user.pk is None
     user.last_modified_at = timezone.now()
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             user.save()
     except IntegrityError:
         raise DirectoryError(
@@ -118,7 +124,7 @@ def _replace_emails(user: DirectoryUser, emails: list[EmailAddress], *, created:
     return True
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def user_delete(*, user: DirectoryUser) -> None:
     """Remove a user from SCIM but keep it as a tombstone: its row, id and history stay.
 
@@ -273,7 +279,7 @@ class MembershipChange:
         return self
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def group_save(*, group: Group, members: list | None) -> MembershipChange:
     """Insert or update a group's attributes and, when ``members`` is given, set its members.
 
@@ -284,7 +290,7 @@ def group_save(*, group: Group, members: list | None) -> MembershipChange:
         raise _name_conflict(group)
     group.last_modified_at = timezone.now()
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             group.save()
     except IntegrityError:
         raise _name_conflict(group) from None
@@ -329,7 +335,7 @@ def _set_members(group: Group, members: list) -> MembershipChange:
     return MembershipChange(added=len(new), removed=len(to_remove))
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def group_members_replace(*, group: Group, members: list) -> MembershipChange:
     """Make ``members`` the whole membership, changing only the difference. Lock held."""
     change = _set_members(group, members)
@@ -338,7 +344,7 @@ def group_members_replace(*, group: Group, members: list) -> MembershipChange:
     return change
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def group_members_add(*, group: Group, members: list) -> MembershipChange:
     """Add members, keeping the existing ones (adding a member twice is not an error)."""
     wanted = resolve_members(account_id=group.account_id, members=members)
@@ -348,7 +354,7 @@ def group_members_add(*, group: Group, members: list) -> MembershipChange:
     return MembershipChange(added=added)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def group_members_remove(*, group: Group, members: list | None) -> MembershipChange:
     """Remove the given members (all of them when ``members`` is None). Lock held.
 
@@ -365,6 +371,6 @@ def group_members_remove(*, group: Group, members: list | None) -> MembershipCha
     return MembershipChange(removed=removed)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def group_delete(*, group: Group) -> None:
     group.delete()

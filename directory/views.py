@@ -163,7 +163,8 @@ def group_list(request: HttpRequest) -> HttpResponse:
                 source=Group.SOURCE_PRODUCT,
             )
             try:
-                services.group_save(group=group, members=None)
+                with transaction.atomic():
+                    services.group_save(group=group, members=None)
             except DirectoryError as exc:
                 form.add_error("display_name", exc.detail)
             else:

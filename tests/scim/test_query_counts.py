@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.db import connection
 
 from directory.models import DirectoryUser, Group, GroupMembership, UserEmail
 
@@ -105,3 +106,30 @@ def test_user_writes_use_a_fixed_number_of_queries(acme, acme_key, scim_client, 
     assert created.status_code == 201 and patched.json()["active"] is False
     assert put.status_code == 200 and put.json()["title"] == "Lead"
     assert put.json()["emails"] == [{"value": "new@acme.example", "primary": True}]
+
+
+def test_scim_writes_set_no_savepoints(transactional_db, acme, acme_key, scim_client):
+    """Each savepoint and its release are two round trips; a SCIM write is all or nothing."""
+    users = make_users(acme, 3)
+    group = make_groups(acme, users[:1], 1)[0]
+    body = {"userName": "new@acme.example", "name": {"givenName": "N", "familyName": "U"}, "emails": [{"value": "new@acme.example", "primary": True}]}
+    deactivate = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "value": {"active": False}}]}
+    add = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "add", "path": "members", "value": [{"value": str(users[1].scim_id)}]}]}
+    sent: list[str] = []
+
+    def record(execute, sql, params, many, context):
+        sent.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        created = scim_client("POST", "/Users", json.dumps(body))
+        user_id = created.json()["id"]
+        patched = scim_client("PATCH", f"/Users/{user_id}", json.dumps(deactivate))
+        put = scim_client("PUT", f"/Users/{user_id}", json.dumps({**body, "title": "Lead"}))
+        grown = scim_client("PATCH", f"/Groups/{group.scim_id}", json.dumps(add))
+        replaced = scim_client("PUT", f"/Groups/{group.scim_id}", json.dumps({"displayName": "Renamed", "members": [{"value": str(users[2].scim_id)}]}))
+        deleted = scim_client("DELETE", f"/Users/{user_id}")
+
+    assert [r.status_code for r in (created, patched, put, grown, replaced, deleted)] == [201, 200, 200, 200, 200, 204]
+    assert sent and not [sql for sql in sent if "SAVEPOINT" in sql.upper()]
+    assert [m["value"] for m in replaced.json()["members"]] == [str(users[2].scim_id)]
