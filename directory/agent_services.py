@@ -9,7 +9,7 @@ manual assignment is never overwritten by matching.
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 
@@ -132,21 +132,18 @@ def agents_match_user(*, user: DirectoryUser, names: set[str]) -> int:
     Runs when SCIM creates a user or changes its userName or emails.
     """
     condition = Q()
-    by_domain: dict[str, set[str]] = {}
     for name in names:
         condition |= Q(logon_name__uexact=name)
         local, _, domain = name.rpartition("@")
         if local and domain:
-            by_domain.setdefault(domain.upper(), set()).add(local.upper())
-    if by_domain:
-        domains = AccountDomain.objects.filter(account_id=user.account_id).annotate(
-            upper_domain=Upper("email_domain")
-        )
-        for netbios, email_domain in domains.filter(upper_domain__in=list(by_domain)).values_list(
-            "netbios_name", "upper_domain"
-        ):
-            for local in by_domain[email_domain]:
-                condition |= Q(logon_user__uexact=local, logon_domain__uexact=netbios)
+            # DOMAIN\local, where the account maps the NetBIOS DOMAIN to this email domain: in
+            # the same statement, so a create pays no round trip for the mapping.
+            mapped = AccountDomain.objects.filter(
+                account_id=user.account_id,
+                email_domain__uexact=domain,
+                netbios_name__uexact=OuterRef("logon_domain"),
+            )
+            condition |= Q(logon_user__uexact=local) & Exists(mapped)
     return (
         Agent.objects.filter(account_id=user.account_id, user__isnull=True, is_manually_assigned=False)
         .filter(condition)
