@@ -35,6 +35,15 @@ class EmailAddress:
     is_primary: bool = False
 
 
+def _user_name_taken(user: DirectoryUser) -> bool:
+    clash = DirectoryUser.objects.filter(
+        account_id=user.account_id, deleted_at__isnull=True, user_name__uexact=user.user_name
+    )
+    if user.pk:
+        clash = clash.exclude(pk=user.pk)
+    return clash.exists()
+
+
 def _primary_email(emails: list[EmailAddress]) -> str:
     primary = next((e for e in emails if e.is_primary), emails[0] if emails else None)
     return primary.value if primary else ""
@@ -45,9 +54,18 @@ def user_save(*, user: DirectoryUser, emails: list[EmailAddress] | None) -> Dire
     """Insert or update a user and, when ``emails`` is given, replace its addresses.
 
     For an update the caller holds the user's row lock. A userName another live user of the
-    account holds (ignoring case) is a 409, found by the unique index rather than a query
-    first: that also settles two concurrent creates of one userName, and costs no round trip.
+    account holds (ignoring case) is a 409. It is looked for first rather than left to the
+    unique index, whose violation PostgreSQL logs with the userName in it; the index still
+    settles two concurrent creates of one userName.
     """
+    loaded = getattr(user, "loaded_user_name", None)
+    unchanged_name = user.pk is not None and loaded is not None and loaded.upper() == user.user_name.upper()
+    if not unchanged_name and _user_name_taken(user):
+        raise DirectoryError(
+            f"A user with userName {user.user_name!r} already exists.",
+            scim_type="uniqueness",
+            status=409,
+        )
     if emails is not None:
         user.email = _primary_email(emails)
     created = user.pk is None

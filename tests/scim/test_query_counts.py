@@ -97,7 +97,7 @@ def test_user_writes_use_a_fixed_number_of_queries(acme, acme_key, scim_client, 
     body = {"userName": "new@acme.example", "name": {"givenName": "N", "familyName": "U"}, "emails": [{"value": "new@acme.example", "primary": True}]}
 
     # Counted inside the test's transaction, so each includes the view's savepoint pair.
-    with django_assert_max_num_queries(LOOKUP + 6):
+    with django_assert_max_num_queries(LOOKUP + 7):
         created = scim_client("POST", "/Users", json.dumps(body))
     user_id = created.json()["id"]
     with django_assert_max_num_queries(LOOKUP + 6):
