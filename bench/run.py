@@ -431,18 +431,21 @@ def user_body(name: str, given: str, title: str = "Analyst") -> dict:
     }
 
 
-def floor_phase(client: Client, args, requests: int) -> Phase:
-    return run_phase(client, "floor: GET /healthz", range(requests),
-                     lambda _: client.call("GET", "/healthz", key=""),
+def plain_get_phase(client: Client, args, name: str, path: str) -> Phase:
+    """``args.floor_requests`` GETs of ``path`` without a key, at the run's concurrency."""
+    return run_phase(client, name, range(args.floor_requests),
+                     lambda _: client.call("GET", path, key=""),
                      concurrency=args.concurrency, max_seconds=args.phase_seconds)
 
 
-def database_reference_phase(client: Client, args, requests: int) -> Phase:
+def floor_phase(client: Client, args) -> Phase:
+    return plain_get_phase(client, args, "floor: GET /healthz", "/healthz")
+
+
+def database_reference_phase(client: Client, args) -> Phase:
     """No target: what a request that makes one PostgreSQL round trip and nothing else reaches
     under the same gunicorn and concurrency, beside the floor that makes none."""
-    return run_phase(client, "reference: GET /readyz (SELECT 1)", range(requests),
-                     lambda _: client.call("GET", "/readyz", key=""),
-                     concurrency=args.concurrency, max_seconds=args.phase_seconds)
+    return plain_get_phase(client, args, "reference: GET /readyz (SELECT 1)", "/readyz")
 
 
 def warm_up(client: Client, args) -> None:
@@ -795,9 +798,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         client = Client(ports, info["keys"][0])
         warm_up(client, args)
-        floor = floor_phase(client, args, args.floor_requests)
+        floor = floor_phase(client, args)
         print(f"floor: {floor.rps:.0f} req/s, p95 {floor.pct(95):.1f} ms", flush=True)
-        phases = [database_reference_phase(client, args, args.floor_requests)]
+        phases = [database_reference_phase(client, args)]
         phases += okta_workload(client, args, info)
         print("workload done", flush=True)
         more, extra = scale_phases(client, servers, args, info)

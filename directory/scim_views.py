@@ -351,12 +351,11 @@ class GroupsView(ResourceView):
         take seconds. Whether the group is that large is one index-only probe past the limit.
         The group's row needs no second read: it was read under the lock and changed in place.
         """
-        obj = adapter.obj
         limit = settings.SCIM_PATCH_RESPONSE_MAX_MEMBERS
-        if GroupMembership.objects.filter(group=obj).order_by()[limit : limit + 1].exists():
-            return HttpResponse(status=204, headers={"ETag": self.adapter(obj).version})
-        self.prefetch_page([obj], None)
-        return self.render(self.adapter(obj))
+        if GroupMembership.objects.filter(group=adapter.obj).order_by()[limit : limit + 1].exists():
+            return HttpResponse(status=204, headers={"ETag": adapter.version})
+        self.prefetch_page([adapter.obj], None)
+        return self.render(adapter)
 
 
 class SearchView(ScimView):
