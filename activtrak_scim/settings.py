@@ -81,7 +81,7 @@ def database_from_url(url: str | None) -> dict:
             options["options"] = session_options
         if env_bool("DATABASE_PREPARED_STATEMENTS", True):
             # Parameters bound by the server, so that SCIM requests can have their statements
-            # prepared there (directory/scim_http.py). Off behind a pooler in transaction mode
+            # prepared there (directory/scim/http.py). Off behind a pooler in transaction mode
             # that cannot keep prepared statements (docs/deploy.md).
             options["server_side_binding"] = True
         return {
@@ -240,7 +240,7 @@ SCIM_SERVICE_PROVIDER = {
         }
     ],
     "WWW_AUTHENTICATE_HEADER": 'Bearer realm="scim"',
-    "BASE_LOCATION_GETTER": "directory.scim_schema.base_location",
+    "BASE_LOCATION_GETTER": "directory.scim.schema.base_location",
 }
 
 REST_FRAMEWORK = {

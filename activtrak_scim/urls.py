@@ -8,7 +8,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import include, path, re_path
 
 from directory.apis import AgentCheckInView
-from directory.scim_http import DATABASE_RETRY_AFTER_SECONDS
+from directory.scim.http import DATABASE_RETRY_AFTER_SECONDS
 from integrations.views import SignInView
 
 
@@ -34,7 +34,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
 
 
 urlpatterns = [
-    re_path(r"^scim/v1(?:/+|$)", include("directory.scim_urls")),
+    re_path(r"^scim/v1(?:/+|$)", include("directory.scim.urls")),
     path("api/agents/v1/check-in", AgentCheckInView.as_view(), name="agent-check-in"),
     path("", include("directory.urls")),
     path("admin/", admin.site.urls),

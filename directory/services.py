@@ -20,7 +20,7 @@ from django.utils import timezone
 from directory.agent_services import agents_follow_user_state, agents_match_user
 from directory.errors import DirectoryError
 from directory.models import DirectoryUser, Group, GroupMembership, UserEmail
-from directory.scim_rows import group_members_by_scim_id, user_email_values
+from directory.scim.rows import group_members_by_scim_id, user_email_values
 
 MAX_NAMED_IN_ERROR = 10
 # How we print ids, and so how Okta sends them back: no parsing needed.

@@ -26,7 +26,7 @@ from django.views.decorators.http import require_http_methods
 
 from directory.access import account_admin_required
 from directory.errors import DirectoryError
-from directory.scim_schema import base_url
+from directory.scim.schema import base_url
 from integrations.forms import (
     ActivityFilterForm,
     ConfirmForm,

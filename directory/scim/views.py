@@ -14,18 +14,18 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django_scim.exceptions import BadRequestError, NotFoundError
 
-from directory.adapters import GroupAdapter, UserAdapter
 from directory.models import DirectoryUser, Group, GroupMembership, LiveUserTally
-from directory.scim_http import ScimError, ScimView, client_ip, parse_json_body, scim_response
-from directory.scim_query import (
+from directory.scim.adapters import GroupAdapter, UserAdapter
+from directory.scim.http import ScimError, ScimView, client_ip, parse_json_body, scim_response
+from directory.scim.query import (
     apply_selection,
     attribute_selection,
     compile_group_filter,
     compile_user_filter,
     sort_field,
 )
-from directory.scim_rows import group_member_values, in_id_order, user_page_values
-from directory.scim_schema import (
+from directory.scim.rows import group_member_values, in_id_order, user_page_values
+from directory.scim.schema import (
     GROUP_SCHEMA,
     LIST_RESPONSE,
     PATCH_OP,

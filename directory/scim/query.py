@@ -19,7 +19,7 @@ from scim2_filter_parser import ast
 from scim2_filter_parser.lexer import SCIMLexer
 from scim2_filter_parser.parser import SCIMParser
 
-from directory.scim_schema import (
+from directory.scim.schema import (
     ENTERPRISE_SCHEMA,
     GROUP_SCHEMA,
     USER_SCHEMA,

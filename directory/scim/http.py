@@ -25,10 +25,10 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django_scim.exceptions import BadRequestError, SCIMException
 
-from directory.adapters import as_scim_error
-from directory.auth import AuthenticationFailed, authenticate
 from directory.errors import DirectoryError
-from directory.scim_schema import (
+from directory.scim.adapters import as_scim_error
+from directory.scim.auth import AuthenticationFailed, authenticate
+from directory.scim.schema import (
     ERROR_SCHEMA,
 )
 from integrations.keys import redact_keys

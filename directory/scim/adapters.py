@@ -17,15 +17,15 @@ from django_scim.exceptions import BadRequestError
 from directory import services
 from directory.errors import DirectoryError
 from directory.models import DirectoryUser, Group
-from directory.scim_query import (
+from directory.scim.query import (
     AttributeSelection,
     PatchPath,
     element_matches,
     equality_template,
     parse_patch_path,
 )
-from directory.scim_rows import group_member_values, user_email_values, user_group_values
-from directory.scim_schema import (
+from directory.scim.rows import group_member_values, user_email_values, user_group_values
+from directory.scim.schema import (
     ENTERPRISE_ATTRIBUTES,
     ENTERPRISE_SCHEMA,
     GROUP_SCHEMA,

@@ -8,8 +8,8 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 from django_scim.exceptions import NotFoundError
 
-from directory.scim_http import ScimError, ScimView, error_response, scim_response
-from directory.scim_schema import (
+from directory.scim.http import ScimError, ScimView, error_response, scim_response
+from directory.scim.schema import (
     LIST_RESPONSE,
     base_url,
     resource_types,
