@@ -195,6 +195,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# The customer setup guides the product serves at /help/<guide>/.
+GUIDES_DIR = BASE_DIR / "docs"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 LOGIN_URL = "/accounts/login/"

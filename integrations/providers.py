@@ -20,6 +20,7 @@ class Provider:
     description: str
     logo: str  # a path under static/
     hints_template: str
+    guide: str  # a slug of integrations.guides.GUIDE_FILES
 
     @property
     def name(self) -> str:
@@ -36,6 +37,7 @@ PROVIDERS: dict[str, Provider] = {
             description="Create, update and deactivate ActivTrak users and push groups from Okta.",
             logo="img/okta.svg",
             hints_template="integrations/hints/okta_scim.html",
+            guide="okta-setup",
         ),
         Provider(
             kind=IntegrationInstance.KIND_ENTRA_SCIM,
@@ -45,6 +47,7 @@ PROVIDERS: dict[str, Provider] = {
             ),
             logo="img/entra.svg",
             hints_template="integrations/hints/entra_scim.html",
+            guide="entra-setup",
         ),
     )
 }

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from django.urls import path
 
-from integrations import views
+from integrations import guide_views, views
 
 app_name = "integrations"
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("integrations/", views.index, name="index"),
+    path("help/<slug:slug>/", guide_views.guide, name="guide"),
     path("integrations/<slug:kind>/", views.instance_list, name="instance-list"),
     path("integrations/<slug:kind>/new/", views.instance_new, name="instance-new"),
     path("integrations/instances/<int:pk>/", views.instance_detail, name="instance-detail"),
