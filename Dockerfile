@@ -19,7 +19,7 @@ COPY bin/docker-entrypoint /usr/local/bin/docker-entrypoint
 # Static files are collected into the image, so a start only checks them. Settings need their
 # secrets to load; these placeholders exist only for this one command.
 RUN DJANGO_SECRET_KEY=build SCIM_KEY_HMAC_SECRET=build DJANGO_ALLOWED_HOSTS=build \
-    python -m django collectstatic --noinput -v 0
+    DATABASE_URL=sqlite:///:memory: python -m django collectstatic --noinput -v 0
 USER activtrak
 WORKDIR /srv/activtrak
 EXPOSE 8000

@@ -208,6 +208,9 @@ TEMPLATES = [
     },
 ]
 
+if not DEBUG and not os.environ.get("DATABASE_URL"):
+    # Production on the quick start's SQLite file would lose its data with the container.
+    raise ImproperlyConfigured("DATABASE_URL is required when DJANGO_DEBUG is false.")
 DATABASES = {"default": database_from_url(os.environ.get("DATABASE_URL"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The covering index of users' agent counts has INCLUDE columns, which SQLite (the quick start)

@@ -122,6 +122,11 @@ def test_scim_key_secrets_are_read_from_files(tmp_path):
     assert result.stdout.strip() == "from-a-file ['older-one', 'oldest-one']", result.stderr
 
 
+def test_production_start_needs_a_database_url():
+    result = run_check(**{**PRODUCTION, "DATABASE_URL": ""})
+    assert result.returncode != 0 and "DATABASE_URL is required" in result.stderr
+
+
 def test_production_start_refuses_empty_allowed_hosts():
     result = run_check(**{**PRODUCTION, "DJANGO_ALLOWED_HOSTS": ""})
     assert result.returncode != 0 and "DJANGO_ALLOWED_HOSTS is required" in result.stderr
