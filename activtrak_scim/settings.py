@@ -3,6 +3,7 @@
 Every value that differs between a laptop and production comes from an environment variable
 read through a typed helper that fails loudly on a bad value. With no DATABASE_URL the app runs
 on a SQLite file in the project folder (the quick start); tests and production use PostgreSQL.
+Every variable read here is in the README's configuration table.
 """
 
 from __future__ import annotations
@@ -10,11 +11,15 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
+import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+# In a checkout, templates/ and static/ sit at the top level; an installed package carries them
+# inside itself (setup.py), and keeps the quick start's files and collected static files there.
+BASE_DIR = PACKAGE_DIR if (PACKAGE_DIR / "templates").is_dir() else PACKAGE_DIR.parent
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -63,43 +68,49 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+POSTGRES_SCHEMES = ("postgres", "postgresql", "pgsql")
+
+
 def database_from_url(url: str | None) -> dict:
-    """postgres://user:password@host:port/name -> Django settings; None -> the SQLite file."""
+    """postgres://user:password@host:port/name?sslmode=... -> Django settings; None -> the SQLite
+    file. dj-database-url reads the URL, so every query parameter reaches the connection (libpq
+    options such as sslmode, sslrootcert, connect_timeout, target_session_attrs)."""
     if not url:
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}
-    parts = urlsplit(url)
-    if parts.scheme in ("postgres", "postgresql", "pgsql"):
-        name = unquote(parts.path.lstrip("/"))
-        if not name:
-            raise ImproperlyConfigured(f"DATABASE_URL {url!r} names no database.")
-        options = {"connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 5, minimum=1)}
-        # PostgreSQL's JIT compiles any query the planner prices high; for these short queries
-        # compiling took 0.2 s of a 0.24 s admin page. Empty turns the option off (for a pooler
-        # that refuses startup options: set jit = off on the database instead).
-        session_options = os.environ.get("DATABASE_SESSION_OPTIONS", "-c jit=off").strip()
-        if session_options:
-            options["options"] = session_options
-        if env_bool("DATABASE_PREPARED_STATEMENTS", True):
-            # Parameters bound by the server, so that SCIM requests can have their statements
-            # prepared there (directory/scim/http.py). Off behind a pooler in transaction mode
-            # that cannot keep prepared statements (docs/deploy.md).
-            options["server_side_binding"] = True
-        return {
-            "ENGINE": "activtrak_scim.postgresql",
-            "NAME": name,
-            "USER": unquote(parts.username or ""),
-            "PASSWORD": unquote(parts.password or ""),
-            "HOST": parts.hostname or "",
-            "PORT": str(parts.port or ""),
-            "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60),
-            "CONN_HEALTH_CHECKS": True,
-            "OPTIONS": options,
-        }
-    if parts.scheme == "sqlite":
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": unquote(parts.path) or ":memory:"}
-    raise ImproperlyConfigured(
-        f"DATABASE_URL scheme {parts.scheme!r} is not supported; use postgres:// or sqlite://."
-    )
+    scheme = urlsplit(url).scheme
+    if scheme == "sqlite":
+        return dj_database_url.parse(url)
+    if scheme not in POSTGRES_SCHEMES:
+        raise ImproperlyConfigured(
+            f"DATABASE_URL scheme {scheme!r} is not supported; use postgres:// or sqlite://."
+        )
+    try:
+        config = dj_database_url.parse(
+            url,
+            engine="activtrak_scim.postgresql",
+            conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+            conn_health_checks=True,
+        )
+    except ValueError as exc:
+        # The message names the part that is wrong; the URL itself may carry a password.
+        raise ImproperlyConfigured(f"DATABASE_URL cannot be read: {exc}") from None
+    if not config["NAME"]:
+        raise ImproperlyConfigured("DATABASE_URL names no database.")
+    config["PORT"] = str(config["PORT"] or "")
+    options = config.setdefault("OPTIONS", {})
+    options.setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5, minimum=1))
+    # PostgreSQL's JIT compiles any query the planner prices high; for these short queries
+    # compiling took 0.2 s of a 0.24 s admin page. Empty turns the option off (for a pooler
+    # that refuses startup options: set jit = off on the database instead).
+    session_options = os.environ.get("DATABASE_SESSION_OPTIONS", "-c jit=off").strip()
+    if session_options:
+        options.setdefault("options", session_options)
+    if env_bool("DATABASE_PREPARED_STATEMENTS", True):
+        # Parameters bound by the server, so that SCIM requests can have their statements
+        # prepared there (directory/scim/http.py). Off behind a pooler in transaction mode
+        # that cannot keep prepared statements (docs/deploy.md).
+        options["server_side_binding"] = True
+    return config
 
 
 def public_base_url(raw: str | None) -> str | None:
@@ -114,24 +125,43 @@ def public_base_url(raw: str | None) -> str | None:
     return raw.strip().rstrip("/")
 
 
-def _secret_key(debug: bool) -> str:
-    key = env_secret("DJANGO_SECRET_KEY")
-    if key:
-        return key
+def required_secret(name: str, *, debug: bool, quick_start_file: str) -> str:
+    """NAME (or NAME_FILE), required in production. In debug the quick start keeps one generated
+    value in a file, so every process of the dev server agrees and keys survive restarts."""
+    value = env_secret(name)
+    if value:
+        return value
     if not debug:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY is required when DJANGO_DEBUG is false.")
-    # The quick start keeps one generated key on disk so every process of the dev server agrees.
-    path = BASE_DIR / ".secret_key"
+        raise ImproperlyConfigured(f"{name} is required when DJANGO_DEBUG is false.")
+    path = BASE_DIR / quick_start_file
     if not path.exists():
         path.write_text(secrets.token_urlsafe(50))
     return path.read_text().strip()
 
 
+def env_secret_list(name: str) -> list[str]:
+    raw = env_secret(name) or ""
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = (os.environ.get(name) or default).strip().upper()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name}={value!r} is not one of {', '.join(choices)}.")
+    return value
+
+
 DEBUG = env_bool("DJANGO_DEBUG", False)
-SECRET_KEY = _secret_key(DEBUG)
+SECRET_KEY = required_secret("DJANGO_SECRET_KEY", debug=DEBUG, quick_start_file=".secret_key")
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
 )
+if not DEBUG and not ALLOWED_HOSTS:
+    # Django would answer every request 400; say why at start-up instead.
+    raise ImproperlyConfigured(
+        "DJANGO_ALLOWED_HOSTS is required when DJANGO_DEBUG is false: the host names clients "
+        "use, comma-separated, e.g. api.example.com. Health probes need no entry."
+    )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -146,6 +176,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Answers /healthz and /readyz before host validation: probes send the host's IP as Host.
+    "activtrak_scim.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves collectstatic's STATIC_ROOT from the app itself, so gunicorn alone serves the pages.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -176,6 +208,9 @@ TEMPLATES = [
     },
 ]
 
+if not DEBUG and not os.environ.get("DATABASE_URL"):
+    # Production on the quick start's SQLite file would lose its data with the container.
+    raise ImproperlyConfigured("DATABASE_URL is required when DJANGO_DEBUG is false.")
 DATABASES = {"default": database_from_url(os.environ.get("DATABASE_URL"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The covering index of users' agent counts has INCLUDE columns, which SQLite (the quick start)
@@ -195,9 +230,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfiles")
 # The customer setup guides the product serves at /help/<guide>/.
 GUIDES_DIR = BASE_DIR / "docs"
-STATIC_ROOT = BASE_DIR / "staticfiles"
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/integrations/"
@@ -211,15 +246,23 @@ SIGN_IN_LOCKOUT_SECONDS = env_int("SIGN_IN_LOCKOUT_SECONDS", 15 * 60, minimum=1)
 
 # A SCIM body larger than this is refused with 413 before it is read.
 SCIM_MAX_BODY_BYTES = env_int("SCIM_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = SCIM_MAX_BODY_BYTES
+# Okta PUTs a group with its full member list, about 100 bytes per member (README): 16 MiB
+# holds a group of 100,000 members with room for longer display names.
+SCIM_MAX_GROUP_BODY_BYTES = env_int("SCIM_MAX_GROUP_BODY_BYTES", 16 * 1024 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(SCIM_MAX_BODY_BYTES, SCIM_MAX_GROUP_BODY_BYTES)
 
 # The base URL admins paste into Okta. Unset: derived from the host of each request.
 SCIM_PUBLIC_BASE_URL = public_base_url(os.environ.get("SCIM_PUBLIC_BASE_URL"))
 SCIM_MAX_RESULTS = env_int("SCIM_MAX_RESULTS", 200, minimum=1)
 # A group PATCH answers 200 with the group, or 204 No Content when it has more members than this.
 SCIM_PATCH_RESPONSE_MAX_MEMBERS = env_int("SCIM_PATCH_RESPONSE_MAX_MEMBERS", 1000, minimum=0)
-# Keys are stored as HMAC digests under this secret; rotating it invalidates every key.
-SCIM_KEY_HMAC_SECRET = env_secret("SCIM_KEY_HMAC_SECRET") or SECRET_KEY
+# Keys are stored as HMAC digests under this secret, kept apart from DJANGO_SECRET_KEY so that
+# rotating either one alone breaks nothing. To rotate it, move the old value to the fallbacks:
+# new keys are digested with the current secret, and presented keys are checked against all.
+SCIM_KEY_HMAC_SECRET = required_secret(
+    "SCIM_KEY_HMAC_SECRET", debug=DEBUG, quick_start_file=".scim_key_hmac_secret"
+)
+SCIM_KEY_HMAC_SECRET_FALLBACKS = env_secret_list("SCIM_KEY_HMAC_SECRET_FALLBACKS")
 # last_used_at is written at most once per this many seconds per key.
 SCIM_KEY_USAGE_WRITE_INTERVAL = env_int("SCIM_KEY_USAGE_WRITE_INTERVAL", 60)
 # Requests allowed per API key per window, counted in the database (shared by every worker and
@@ -272,12 +315,13 @@ if not DEBUG:
     if env_bool("DJANGO_BEHIND_TLS_PROXY", True):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         # The library logs whole request bodies at DEBUG; never let that through.
         "django_scim": {"level": "WARNING"},

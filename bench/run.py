@@ -163,6 +163,7 @@ def server_env(args) -> dict:
         DATABASE_URL=database_url(args.database),
         DJANGO_DEBUG="false",
         DJANGO_SECRET_KEY=os.environ["DJANGO_SECRET_KEY"],
+        SCIM_KEY_HMAC_SECRET=os.environ["SCIM_KEY_HMAC_SECRET"],
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
         DJANGO_SECURE_SSL_REDIRECT="false",
         DJANGO_SECURE_COOKIES="false",
@@ -280,8 +281,9 @@ def prepare_database(args) -> dict:
     os.environ.update(
         DATABASE_URL=database_url(args.database), DJANGO_DEBUG="true",
         DJANGO_SETTINGS_MODULE="activtrak_scim.settings",
-        # Keys are digested under this secret: the servers must use the same one.
         DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(50),
+        # Keys are digested under this secret: the servers must use the same one.
+        SCIM_KEY_HMAC_SECRET=os.environ.get("SCIM_KEY_HMAC_SECRET") or secrets.token_urlsafe(50),
     )
     ensure_database(args.database)
     sys.path.insert(0, str(ROOT))

@@ -70,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         SCIM_RATE_LIMIT_REQUESTS="100000000",
     )
     os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
+    os.environ.setdefault("SCIM_KEY_HMAC_SECRET", secrets.token_urlsafe(50))
     sys.path.insert(0, str(ROOT))
     import warnings
 

@@ -62,13 +62,22 @@ def parse_key(key: str, prefix: str = KEY_PREFIX) -> ParsedKey | None:
     return ParsedKey(key=key, lookup=body[:LOOKUP_LENGTH])
 
 
+def _digest(key: str, secret: str) -> str:
+    return hmac.new(secret.encode(), key.encode(), hashlib.sha256).hexdigest()
+
+
 def digest_key(key: str) -> str:
-    secret = settings.SCIM_KEY_HMAC_SECRET.encode()
-    return hmac.new(secret, key.encode(), hashlib.sha256).hexdigest()
+    """The stored form of a key, under the current SCIM_KEY_HMAC_SECRET."""
+    return _digest(key, settings.SCIM_KEY_HMAC_SECRET)
 
 
 def key_matches(key: str, digest: str) -> bool:
-    return hmac.compare_digest(digest_key(key), digest)
+    """Whether ``digest`` is this key's under the current secret or one of the fallbacks, so a
+    rotated secret keeps the keys digested before the rotation working."""
+    secrets_in_use = [settings.SCIM_KEY_HMAC_SECRET, *settings.SCIM_KEY_HMAC_SECRET_FALLBACKS]
+    # Every secret is tried, so the time taken does not say which one matched.
+    matches = [hmac.compare_digest(_digest(key, secret), digest) for secret in secrets_in_use]
+    return any(matches)
 
 
 def masked(lookup: str, prefix: str = KEY_PREFIX) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -90,3 +91,118 @@ def test_public_base_url_is_what_the_api_reports(scim, settings):
     settings.SCIM_PUBLIC_BASE_URL = "https://api-eu.example.com/scim/v1"
     created = scim.create_user("ann@acme.example").json()
     assert created["meta"]["location"] == f"https://api-eu.example.com/scim/v1/Users/{created['id']}"
+
+
+PRODUCTION = {
+    "DJANGO_DEBUG": "false",
+    "DJANGO_SECRET_KEY": "x" * 50,
+    "SCIM_KEY_HMAC_SECRET": "h" * 50,
+    "DJANGO_ALLOWED_HOSTS": "api.example.com",
+    "DATABASE_URL": "sqlite:///:memory:",
+}
+
+
+def test_production_start_needs_a_scim_key_secret_of_its_own():
+    result = run_check(**{**PRODUCTION, "SCIM_KEY_HMAC_SECRET": ""})
+    assert result.returncode != 0 and "SCIM_KEY_HMAC_SECRET is required" in result.stderr
+
+
+def test_scim_key_secrets_are_read_from_files(tmp_path):
+    (tmp_path / "current").write_text("from-a-file\n")
+    (tmp_path / "old").write_text("older-one, oldest-one\n")
+    result = subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; "
+         "print(settings.SCIM_KEY_HMAC_SECRET, settings.SCIM_KEY_HMAC_SECRET_FALLBACKS)"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={**os.environ, **PRODUCTION, "SCIM_KEY_HMAC_SECRET": "",
+             "SCIM_KEY_HMAC_SECRET_FILE": str(tmp_path / "current"),
+             "SCIM_KEY_HMAC_SECRET_FALLBACKS_FILE": str(tmp_path / "old"),
+             "DJANGO_SETTINGS_MODULE": "activtrak_scim.settings"},
+    )
+    assert result.stdout.strip() == "from-a-file ['older-one', 'oldest-one']", result.stderr
+
+
+def test_production_start_needs_a_database_url():
+    result = run_check(**{**PRODUCTION, "DATABASE_URL": ""})
+    assert result.returncode != 0 and "DATABASE_URL is required" in result.stderr
+
+
+def test_production_start_refuses_empty_allowed_hosts():
+    result = run_check(**{**PRODUCTION, "DJANGO_ALLOWED_HOSTS": ""})
+    assert result.returncode != 0 and "DJANGO_ALLOWED_HOSTS is required" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SCIM_MAX_RESULTS", "lots"),
+        ("SCIM_MAX_BODY_BYTES", "10"),
+        ("SCIM_MAX_GROUP_BODY_BYTES", "16MB"),
+        ("SCIM_PATCH_RESPONSE_MAX_MEMBERS", "-1"),
+        ("SCIM_KEY_USAGE_WRITE_INTERVAL", "1m"),
+        ("SCIM_RATE_LIMIT_WINDOW_SECONDS", "0"),
+        ("SIGN_IN_FAILURE_LIMIT", "0"),
+        ("SIGN_IN_LOCKOUT_SECONDS", "15 minutes"),
+        ("LOG_LEVEL", "LOUD"),
+        ("DATABASE_URL", "mysql://app@db/activtrak"),
+        ("DATABASE_CONN_MAX_AGE", "forever"),
+        ("DATABASE_CONNECT_TIMEOUT", "5s"),
+        ("DATABASE_PREPARED_STATEMENTS", "maybe"),
+        ("DJANGO_HSTS_SECONDS", "a year"),
+        ("DJANGO_SECURE_COOKIES", "sometimes"),
+        ("SCIM_PUBLIC_BASE_URL", "api.example.com"),
+        ("SCIM_KEY_HMAC_SECRET_FILE", "/nonexistent/secret"),
+    ],
+)
+def test_bad_values_stop_start_up_naming_the_variable(name, value):
+    # A PostgreSQL URL, so that its settings are read too; `check` does not connect.
+    result = run_check(**{**PRODUCTION, "DATABASE_URL": "postgres://app@127.0.0.1:9/activtrak", name: value})
+    assert result.returncode != 0
+    assert name.removesuffix("_FILE") in result.stderr.splitlines()[-1], result.stderr[-500:]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("GUNICORN_WORKERS", "many"), ("GUNICORN_TIMEOUT", "0"), ("GUNICORN_MAX_REQUESTS", "1e4")],
+)
+def test_bad_gunicorn_values_stop_start_up_naming_the_variable(name, value):
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--check-config",
+         "--config", "python:activtrak_scim.gunicorn_defaults", "activtrak_scim.wsgi"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={**os.environ, **PRODUCTION, name: value},
+    )
+    assert result.returncode != 0
+    assert name in result.stderr, result.stderr[-500:]
+
+
+def test_database_url_query_parameters_reach_the_connection(db):
+    from tests.reliability.harness import database_url
+
+    url = database_url() + "?sslmode=disable&connect_timeout=7&application_name=activtrak-probe"
+    result = subprocess.run(
+        [sys.executable, "-c",
+         "import django; django.setup()\n"
+         "from django.db import connection\n"
+         "connection.ensure_connection()\n"
+         "params = connection.connection.info.get_parameters()\n"
+         "cursor = connection.cursor(); cursor.execute('SHOW application_name')\n"
+         "print(params.get('sslmode'), params.get('connect_timeout'), cursor.fetchone()[0])"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "activtrak_scim.settings"},
+    )
+    assert result.stdout.split() == ["disable", "7", "activtrak-probe"], result.stderr[-1000:]
+
+
+def test_every_variable_the_code_reads_is_in_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    sources = [ROOT / "activtrak_scim" / "settings.py", ROOT / "activtrak_scim" / "gunicorn_defaults.py",
+               ROOT / "bin" / "docker-entrypoint"]
+    read = set()
+    for source in sources:
+        text = source.read_text()
+        read |= set(re.findall(r'(?:env_\w+|required_secret|os\.environ\.get)\(\s*"([A-Z][A-Z0-9_]+)"', text))
+        read |= set(re.findall(r"\$\{([A-Z][A-Z0-9_]+):-", text))
+    assert len(read) > 30
+    missing = sorted(name for name in read if f"`{name}" not in readme)
+    assert not missing, missing

@@ -75,6 +75,7 @@ def test_scim_on_the_sqlite_quick_start_database(tmp_path):
         "DJANGO_SETTINGS_MODULE": "activtrak_scim.settings",
         "DJANGO_DEBUG": "true",
         "DJANGO_SECRET_KEY": "quick-start-test-secret-" + "x" * 30,
+        "SCIM_KEY_HMAC_SECRET": "quick-start-key-secret-" + "h" * 30,
         "DJANGO_ALLOWED_HOSTS": "testserver",
     }
     done = subprocess.run([sys.executable, "-c", SCENARIO], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)

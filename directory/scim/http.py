@@ -231,10 +231,15 @@ class ScimView(View):
                 headers={"Retry-After": str(wait)},
             )
 
-    @staticmethod
-    def too_large() -> ScimError:
+    def max_body_bytes(self) -> int:
+        # Okta PUTs a group with its whole member list; every other body is small.
+        if getattr(self, "resource_type", "") == "Group":
+            return settings.SCIM_MAX_GROUP_BODY_BYTES
+        return settings.SCIM_MAX_BODY_BYTES
+
+    def too_large(self) -> ScimError:
         return ScimError(
-            f"The request body is larger than {settings.SCIM_MAX_BODY_BYTES} bytes.",
+            f"The request body is larger than {self.max_body_bytes()} bytes.",
             status=413,
             scim_type="tooMany",
         )
@@ -243,7 +248,7 @@ class ScimView(View):
         length = request.META.get("CONTENT_LENGTH")
         if length:
             try:
-                too_big = int(length) > settings.SCIM_MAX_BODY_BYTES
+                too_big = int(length) > self.max_body_bytes()
             except ValueError:
                 raise BadRequestError("Content-Length is not a number.", scim_type="invalidSyntax") from None
             if too_big:

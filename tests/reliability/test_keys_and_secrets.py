@@ -172,6 +172,7 @@ def test_check_deploy_is_clean_with_production_settings():
     }
     env.update({
         "DJANGO_SECRET_KEY": "x" * 20 + "production-like-secret-key-of-fifty-chars+",
+        "SCIM_KEY_HMAC_SECRET": "h" * 20 + "production-like-key-hmac-secret-of-fifty+",
         "DJANGO_ALLOWED_HOSTS": "api.example.com",
         "DATABASE_URL": "postgres://activtrak@db.internal:5432/activtrak",
         "SCIM_PUBLIC_BASE_URL": "https://api.example.com/scim/v1",
