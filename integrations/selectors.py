@@ -20,12 +20,15 @@ RECENT_EVENTS = 10
 def instances_for_account(*, account: Account) -> QuerySet[IntegrationInstance]:
     """The account's live instances, each annotated with its current key and latest event.
 
-    ``key_lookup`` / ``key_last_used_at`` describe the usable key (after a regeneration the new
-    key starts at "never used"); ``last_event_*`` drive the card's "needs attention" state.
+    ``key_lookup`` / ``key_last_used_at`` describe the current key (after a regeneration or a
+    rotation the new key starts at "never used"); ``last_request_at`` is the latest request with
+    any key still accepted (a rotated-out key in its overlap too); ``last_event_*`` drive the
+    card's "needs attention" state.
     """
-    current_key = ApiKey.objects.filter(
-        instance=OuterRef("pk"), revoked_at__isnull=True
-    ).order_by("-created_at", "-id")
+    usable_keys = ApiKey.objects.filter(instance=OuterRef("pk"), revoked_at__isnull=True)
+    current_key = usable_keys.order_by("-created_at", "-id")
+    # During a rotation the provider still sends the old key: the last request is either key's.
+    last_used_key = usable_keys.filter(last_used_at__isnull=False).order_by("-last_used_at")
     last_event = ProvisioningEvent.objects.traffic().filter(instance=OuterRef("pk")).order_by(
         "-created_at", "-id"
     )
@@ -36,6 +39,7 @@ def instances_for_account(*, account: Account) -> QuerySet[IntegrationInstance]:
             key_lookup=Subquery(current_key.values("lookup")[:1]),
             key_created_at=Subquery(current_key.values("created_at")[:1]),
             key_last_used_at=Subquery(current_key.values("last_used_at")[:1]),
+            last_request_at=Subquery(last_used_key.values("last_used_at")[:1]),
             last_event_at=Subquery(last_event.values("created_at")[:1]),
             last_event_outcome=Subquery(last_event.values("outcome")[:1]),
         )
@@ -75,7 +79,7 @@ class IntegrationCard:
 
     @property
     def last_used_at(self) -> datetime | None:
-        used = [i.key_last_used_at for i in self.instances if i.key_last_used_at is not None]
+        used = [i.last_request_at for i in self.instances if i.last_request_at is not None]
         return max(used, default=None)
 
     @property
@@ -135,3 +139,30 @@ def instance_activity(*, instance: IntegrationInstance) -> ActivitySummary:
         failed_24h=counts["failed"],
         last_failure=last_failure,
     )
+
+
+@dataclass(frozen=True)
+class KeyRotation:
+    """A rotation under way: the new key, and the old key that still works until the new key's
+    first request or ``previous.retires_at``, whichever comes first."""
+
+    previous: ApiKey
+    current: ApiKey
+
+
+def key_rotation_for_instance(*, instance: IntegrationInstance) -> KeyRotation | None:
+    """The instance's rotation still in its overlap, or None; one query."""
+    previous = (
+        ApiKey.objects.filter(
+            instance=instance,
+            revoked_at__isnull=True,
+            retired_at__isnull=True,
+            retires_at__gt=timezone.now(),
+            replaced_by__isnull=False,
+        )
+        .select_related("replaced_by")
+        .first()
+    )
+    if previous is None:
+        return None
+    return KeyRotation(previous=previous, current=previous.replaced_by)
