@@ -46,6 +46,7 @@ from integrations.selectors import (
     integration_cards,
     key_rotation_for_instance,
     masked_key,
+    retirement_is_due,
 )
 from integrations.services import (
     api_key_regenerate,
@@ -169,7 +170,8 @@ def instance_list(request: HttpRequest, kind: str) -> HttpResponse:
 def instance_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The View Instance drawer; POST renames."""
     instance = _instance(request, pk)
-    api_key_retirements_record(instance=instance)
+    if retirement_is_due(instance):
+        api_key_retirements_record(instance=instance)
     form = InstanceRenameForm(initial={"name": instance.name})
     notice = ""
     if request.method == "POST":
@@ -243,7 +245,7 @@ def instance_rotate(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         overlap = timedelta(hours=form.cleaned_data["overlap_hours"])
         try:
-            new_key, key = api_key_rotate(instance=instance, overlap=overlap, created_by=request.user)
+            _, key = api_key_rotate(instance=instance, overlap=overlap, created_by=request.user)
         except DirectoryError as exc:
             form.add_error(None, exc.detail)
         else:
@@ -251,8 +253,8 @@ def instance_rotate(request: HttpRequest, pk: int) -> HttpResponse:
                 "provider": provider,
                 "instance": instance,
                 "key": key,
-                "rotation": key_rotation_for_instance(instance=instance),
-                "new_key": new_key,
+                # Read again: the row fetched above predates the rotation.
+                "rotation": key_rotation_for_instance(instance=_instance(request, pk)),
                 "base_url": base_url(request),
             }
             response = _render(request, "integrations/key_rotated.html", context)
@@ -292,7 +294,8 @@ def instance_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
 def instance_activity_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Every provisioning event of the instance, newest first, optionally failures only."""
     instance = _instance(request, pk)
-    api_key_retirements_record(instance=instance)
+    if retirement_is_due(instance):
+        api_key_retirements_record(instance=instance)
     filters = ActivityFilterForm(request.GET)
     outcome = filters.cleaned_data["outcome"] if filters.is_valid() else ""
     page = Paginator(events_for_instance(instance=instance, outcome=outcome), ACTIVITY_PAGE_SIZE)
