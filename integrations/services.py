@@ -152,6 +152,7 @@ def api_key_rotate(
         target_type="Key",
         target_display=new_key.masked,
         detail=_rotation_detail(instance, current, overlap, created_by),
+        created_at=now,
     )
     if current is not None and not overlap:
         _retirement_record(current, at=now, cause="no-overlap")
