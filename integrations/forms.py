@@ -92,6 +92,7 @@ class KeyRotateForm(forms.Form):
         label="How long may the current key keep working?",
         choices=OVERLAP_CHOICES,
         coerce=int,
+        widget=forms.RadioSelect,
         initial=str(DEFAULT_ROTATION_OVERLAP_HOURS),
         error_messages={"invalid_choice": "Choose no overlap, 1 hour, 24 hours or 7 days."},
     )
