@@ -150,7 +150,7 @@ def api_key_rotate(
         action="key.rotate",
         status_code=200,
         target_type="Key",
-        target_display=new_key.masked,
+        target_display=_key_label(new_key),
         detail=_rotation_detail(instance, current, overlap, created_by),
         created_at=now,
     )
@@ -169,12 +169,17 @@ def _rotation_detail(
     if previous is None:
         return f"{who}no previous key was in use"
     if not overlap:
-        return f"{who}no overlap: {previous.masked} retired at once"
+        return f"{who}no overlap: {_key_label(previous)} retired at once"
     vendor = _vendor(instance)
     return (
-        f"{who}{previous.masked} works until {vendor} first uses the new key, "
+        f"{who}{_key_label(previous)} works until {vendor} first uses the new key, "
         f"or for {_hours(overlap)}"
     )
+
+
+def _key_label(api_key: ApiKey) -> str:
+    """A key as events name it: its lookup prefix alone, which event text never redacts."""
+    return f"key {api_key.lookup}…"
 
 
 def _hours(overlap: timedelta) -> str:
@@ -210,7 +215,7 @@ def _retirement_record(api_key: ApiKey, *, at: datetime, cause: str) -> bool:
             action="key.retire",
             status_code=200,
             target_type="Key",
-            target_display=api_key.masked,
+            target_display=_key_label(api_key),
             detail=RETIREMENT_CAUSES[cause].format(vendor=_vendor(instance)),
             created_at=api_key.retired_at,
         )
@@ -228,7 +233,7 @@ def _successor_first_use_record(api_key: ApiKey) -> None:
             action="key.first_use",
             status_code=200,
             target_type="Key",
-            target_display=api_key.masked,
+            target_display=_key_label(api_key),
             detail=f"{_vendor(instance)} made its first request with the new key",
             created_at=now,
         )
