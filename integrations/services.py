@@ -105,7 +105,6 @@ def api_key_regenerate(
     return plaintext
 
 
-ROTATION_OVERLAP_HOURS = (0, 1, 24, 168)
 DEFAULT_ROTATION_OVERLAP_HOURS = 24
 MAX_ROTATION_OVERLAP_HOURS = 168
 
