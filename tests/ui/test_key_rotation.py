@@ -93,6 +93,9 @@ def test_admin_rotates_the_key_with_the_keyboard_alone(open_page, scim_status, a
 
     expect(key_states(page)).to_contain_text(masked(new_key))
     expect(key_states(page)).to_contain_text("Retiring")
+    # The drawer is modal: the next Tab lands inside it, never on the page behind.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.querySelector('dialog[open]').contains(document.activeElement)")
     page.keyboard.press("Escape")
     expect(drawer(page)).to_be_hidden()
     assert scim_status(old_key) == 200 and scim_status(new_key) == 200
