@@ -15,14 +15,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from directory.agent_services import agent_check_in
 from directory.errors import DirectoryError
 from directory.scim.http import DATABASE_RETRY_AFTER_SECONDS
-from integrations.services import agent_key_authenticate
-
-AGENT_KEY_FAILURES = {
-    "missing": "Send the agent deployment key as 'Authorization: Bearer atk_agent_…'.",
-    "malformed": "The agent deployment key is malformed; agent keys start with 'atk_agent_'.",
-    "unknown": "The agent deployment key is not recognised.",
-    "revoked": "The agent deployment key was regenerated; deploy agents with the current key.",
-}
+from integrations.models import AgentKey
+from integrations.services import KeyRefused, key_authenticate
 
 
 class AgentPrincipal:
@@ -35,13 +29,10 @@ class AgentPrincipal:
 
 class AgentKeyAuthentication(BaseAuthentication):
     def authenticate(self, request: Request):
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        scheme, _, token = header.strip().partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise AuthenticationFailed(AGENT_KEY_FAILURES["missing"])
-        agent_key, failure = agent_key_authenticate(token.strip())
-        if failure:
-            raise AuthenticationFailed(AGENT_KEY_FAILURES[failure])
+        try:
+            agent_key = key_authenticate(request.META.get("HTTP_AUTHORIZATION"), model=AgentKey)
+        except KeyRefused as refused:
+            raise AuthenticationFailed(refused.detail) from None
         return AgentPrincipal(agent_key), agent_key
 
     def authenticate_header(self, request: Request) -> str:

@@ -21,7 +21,7 @@ def show_keys_once(request, admin_site, title: str, rows: list[tuple[str, str]])
 class ApiKeyInline(admin.TabularInline):
     model = ApiKey
     extra = 0
-    fields = ("masked", "created_at", "last_used_at", "revoked_at")
+    fields = ("masked", "created_at", "last_used_at", "revoked_at", "retires_at", "retired_at")
     readonly_fields = fields
     can_delete = False
 
@@ -62,7 +62,17 @@ class ApiKeyAdmin(admin.ModelAdmin):
     list_select_related = ("instance", "instance__account")
     list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
     search_fields = ("lookup", "instance__name", "instance__account__slug")
-    fields = ("masked", "instance", "created_by", "created_at", "last_used_at", "revoked_at")
+    fields = (
+        "masked",
+        "instance",
+        "created_by",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+        "replaces",
+        "retires_at",
+        "retired_at",
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request) -> bool:

@@ -17,7 +17,11 @@ from django.http import HttpRequest
 from directory.errors import DirectoryError
 from integrations.models import ProvisioningEvent, SignInThrottle
 from integrations.pending_keys import pending_key_is_valid
-from integrations.services import INSTANCE_NAME_MAX_LENGTH, clean_instance_name
+from integrations.services import (
+    DEFAULT_ROTATION_OVERLAP_HOURS,
+    INSTANCE_NAME_MAX_LENGTH,
+    clean_instance_name,
+)
 
 KEY_EXPIRED = (
     "That key expired before it was saved, so it will never work. Here is a new one: copy it again."
@@ -72,6 +76,26 @@ class InstanceRenameForm(forms.Form):
 
     def clean_name(self) -> str:
         return _instance_name(self.cleaned_data["name"])
+
+
+class KeyRotateForm(forms.Form):
+    """Rotate key: how long the current key keeps working beside the new one."""
+
+    OVERLAP_CHOICES = [
+        ("0", "No overlap"),
+        ("1", "1 hour"),
+        ("24", "24 hours"),
+        ("168", "7 days"),
+    ]
+
+    overlap_hours = forms.TypedChoiceField(
+        label="How long may the current key keep working?",
+        choices=OVERLAP_CHOICES,
+        coerce=int,
+        widget=forms.RadioSelect,
+        initial=str(DEFAULT_ROTATION_OVERLAP_HOURS),
+        error_messages={"invalid_choice": "Choose no overlap, 1 hour, 24 hours or 7 days."},
+    )
 
 
 class ConfirmForm(forms.Form):

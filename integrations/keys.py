@@ -44,6 +44,34 @@ class ParsedKey:
     lookup: str
 
 
+class BearerRefused(Exception):
+    """The Authorization header does not carry one bearer key; ``reason`` says how."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def bearer_token(header: str | None) -> str:
+    """The key from ``Authorization: Bearer <key>`` (the scheme in any case), or BearerRefused
+    with reason "missing", "scheme", "doubled" (Okta adds "Bearer" itself, so an admin who pastes
+    it too sends it twice) or "malformed" (more than one word)."""
+    if header is None or not header.strip():
+        raise BearerRefused("missing")
+    scheme, _, rest = header.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        raise BearerRefused("scheme")
+    token = rest.strip()
+    if not token:
+        raise BearerRefused("missing")
+    first, _, remainder = token.partition(" ")
+    if first.lower() == "bearer":
+        raise BearerRefused("doubled")
+    if remainder:
+        raise BearerRefused("malformed")
+    return token
+
+
 def generate_key(prefix: str = KEY_PREFIX) -> str:
     body = "".join(secrets.choice(ALPHABET) for _ in range(BODY_LENGTH))
     return prefix + body + _checksum(body)

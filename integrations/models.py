@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 
 from django.conf import settings
@@ -78,19 +78,27 @@ class HashedKey(models.Model):
     def masked(self) -> str:
         return keys.masked(self.lookup, self.prefix)
 
-    def record_usage(self) -> None:
+    def refusal(self, now: datetime) -> str | None:
+        """Why this key may not authenticate at ``now``, or None if it may."""
+        return "revoked" if self.revoked_at is not None else None
+
+    def record_usage(self) -> bool:
         """Note that the key authenticated a request, writing at most once per interval.
 
-        The conditional UPDATE keeps concurrent workers from each writing on every request.
+        The conditional UPDATE keeps concurrent workers from each writing on every request, and
+        makes exactly one of several concurrent first requests see that it was the first: the
+        return value, True only for the request that took the key from never used to used.
         """
         now = timezone.now()
         interval = timedelta(seconds=settings.SCIM_KEY_USAGE_WRITE_INTERVAL)
         if self.last_used_at is not None and now - self.last_used_at < interval:
-            return
-        type(self).objects.filter(pk=self.pk).filter(
+            return False
+        was_unused = self.last_used_at is None
+        written = type(self).objects.filter(pk=self.pk).filter(
             Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - interval)
         ).update(last_used_at=now)
         self.last_used_at = now
+        return was_unused and written == 1
 
 
 class ApiKeyManager(models.Manager):
@@ -141,9 +149,19 @@ def _key_with_owners_sql() -> str:
 
 
 class ApiKey(HashedKey):
-    """A SCIM API key of an integration instance."""
+    """A SCIM API key of an integration instance.
+
+    A rotation issues a successor that ``replaces`` the current key and gives the current key a
+    ``retires_at``: the end of the overlap window, brought forward to the successor's first
+    successful request. ``retired_at`` is set once that retirement is recorded in the activity.
+    """
 
     instance = models.ForeignKey(IntegrationInstance, on_delete=models.CASCADE, related_name="keys")
+    replaces = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replaced_by"
+    )
+    retires_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
 
     objects = ApiKeyManager()
 
@@ -154,18 +172,53 @@ class ApiKey(HashedKey):
     def is_revoked(self) -> bool:
         return self.revoked_at is not None or self.instance.is_deleted
 
+    def refusal(self, now: datetime) -> str | None:
+        if self.is_revoked:
+            return "revoked"
+        if self.retires_at is not None and self.retires_at <= now:
+            return "replaced"
+        return None
+
+    def retire(self, *, at: datetime) -> bool:
+        """End this rotated-out key's overlap at ``at`` (never later than its window's end);
+        False if it is retired or revoked already.
+
+        The new key's first request and a reader noticing the window's end can race to retire
+        the same key; the row lock makes exactly one of them win, so it is recorded once.
+        """
+        with transaction.atomic():
+            row = (
+                ApiKey.objects.select_for_update()
+                .filter(pk=self.pk, retired_at__isnull=True, revoked_at__isnull=True)
+                .first()
+            )
+            if row is None:
+                return False
+            at = min(at, row.retires_at) if row.retires_at is not None else at
+            ApiKey.objects.filter(pk=self.pk).update(retires_at=at, retired_at=at)
+        self.retires_at = self.retired_at = at
+        return True
+
 
 class ProvisioningEventQuerySet(models.QuerySet):
     def traffic(self) -> ProvisioningEventQuerySet:
-        """What the identity provider's requests did or were refused; not admins' key changes."""
-        return self.exclude(action__in=ProvisioningEvent.ADMIN_ACTIONS)
+        """What the identity provider's requests did or were refused; not the keys' lifecycle."""
+        return self.exclude(action__in=ProvisioningEvent.KEY_LIFECYCLE_ACTIONS)
 
 
 class ProvisioningEvent(models.Model):
     """One thing the SCIM API did or refused: who (key), what (action, target), outcome; and
-    the admin's key changes on an instance (``ADMIN_ACTIONS``), so its activity tells both."""
+    the instance's key lifecycle (``KEY_LIFECYCLE_ACTIONS``: the admin's key changes, a rotated
+    key's first use and its predecessor's retirement), so its activity tells both."""
 
-    ADMIN_ACTIONS = ("key.regenerate", "key.revoke", "instance.delete")
+    KEY_LIFECYCLE_ACTIONS = (
+        "key.regenerate",
+        "key.rotate",
+        "key.first_use",
+        "key.retire",
+        "key.revoke",
+        "instance.delete",
+    )
     OUTCOME_SUCCESS = "success"
     OUTCOME_FAILURE = "failure"
     OUTCOME_CHOICES = [(OUTCOME_SUCCESS, "Success"), (OUTCOME_FAILURE, "Failure")]

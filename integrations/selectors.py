@@ -20,12 +20,19 @@ RECENT_EVENTS = 10
 def instances_for_account(*, account: Account) -> QuerySet[IntegrationInstance]:
     """The account's live instances, each annotated with its current key and latest event.
 
-    ``key_lookup`` / ``key_last_used_at`` describe the usable key (after a regeneration the new
-    key starts at "never used"); ``last_event_*`` drive the card's "needs attention" state.
+    ``key_lookup`` / ``key_last_used_at`` describe the current key (after a regeneration or a
+    rotation the new key starts at "never used"); ``last_request_at`` is the latest request with
+    any key still accepted (a rotated-out key in its overlap too); ``key_retires_at`` is when a
+    rotated-out key retires at the latest (None without a rotation under way), so pages need no
+    query to know there is none; ``last_event_*`` drive the card's "needs attention" state.
     """
-    current_key = ApiKey.objects.filter(
-        instance=OuterRef("pk"), revoked_at__isnull=True
-    ).order_by("-created_at", "-id")
+    usable_keys = ApiKey.objects.filter(instance=OuterRef("pk"), revoked_at__isnull=True)
+    current_key = usable_keys.order_by("-created_at", "-id")
+    # During a rotation the provider still sends the old key: the last request is either key's.
+    last_used_key = usable_keys.filter(last_used_at__isnull=False).order_by("-last_used_at")
+    retiring_key = usable_keys.filter(retired_at__isnull=True, retires_at__isnull=False).order_by(
+        "retires_at"
+    )
     last_event = ProvisioningEvent.objects.traffic().filter(instance=OuterRef("pk")).order_by(
         "-created_at", "-id"
     )
@@ -36,6 +43,8 @@ def instances_for_account(*, account: Account) -> QuerySet[IntegrationInstance]:
             key_lookup=Subquery(current_key.values("lookup")[:1]),
             key_created_at=Subquery(current_key.values("created_at")[:1]),
             key_last_used_at=Subquery(current_key.values("last_used_at")[:1]),
+            last_request_at=Subquery(last_used_key.values("last_used_at")[:1]),
+            key_retires_at=Subquery(retiring_key.values("retires_at")[:1]),
             last_event_at=Subquery(last_event.values("created_at")[:1]),
             last_event_outcome=Subquery(last_event.values("outcome")[:1]),
         )
@@ -75,7 +84,7 @@ class IntegrationCard:
 
     @property
     def last_used_at(self) -> datetime | None:
-        used = [i.key_last_used_at for i in self.instances if i.key_last_used_at is not None]
+        used = [i.last_request_at for i in self.instances if i.last_request_at is not None]
         return max(used, default=None)
 
     @property
@@ -135,3 +144,41 @@ def instance_activity(*, instance: IntegrationInstance) -> ActivitySummary:
         failed_24h=counts["failed"],
         last_failure=last_failure,
     )
+
+
+@dataclass(frozen=True)
+class KeyRotation:
+    """A rotation under way: the new key, and the old key that still works until the new key's
+    first request or ``previous.retires_at``, whichever comes first."""
+
+    previous: ApiKey
+    current: ApiKey
+
+
+def retirement_is_due(instance: IntegrationInstance) -> bool:
+    """A rotated-out key's window has ended and its retirement is not recorded yet (from an
+    ``instances_for_account`` row, without a query)."""
+    retires_at = instance.key_retires_at
+    return retires_at is not None and retires_at <= timezone.now()
+
+
+def key_rotation_for_instance(*, instance: IntegrationInstance) -> KeyRotation | None:
+    """The rotation of an ``instances_for_account`` row still in its overlap, or None; a query
+    only while one is under way."""
+    retires_at = instance.key_retires_at
+    if retires_at is None or retires_at <= timezone.now():
+        return None
+    previous = (
+        ApiKey.objects.filter(
+            instance=instance,
+            revoked_at__isnull=True,
+            retired_at__isnull=True,
+            retires_at__gt=timezone.now(),
+            replaced_by__isnull=False,
+        )
+        .select_related("replaced_by")
+        .first()
+    )
+    if previous is None:
+        return None
+    return KeyRotation(previous=previous, current=previous.replaced_by)

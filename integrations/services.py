@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
@@ -11,7 +12,14 @@ from django.utils import timezone
 from directory.errors import DirectoryError
 from directory.models import Account
 from integrations import keys
-from integrations.models import AgentKey, ApiKey, IntegrationInstance, ProvisioningEvent
+from integrations.models import (
+    AgentKey,
+    ApiKey,
+    HashedKey,
+    IntegrationInstance,
+    ProvisioningEvent,
+)
+from integrations.providers import provider_get
 
 INSTANCE_NAME_MAX_LENGTH = 100
 
@@ -57,24 +65,29 @@ def instance_create(
         raise DirectoryError(
             f"An API key named {name!r} already exists.", scim_type="uniqueness"
         ) from None
-    plaintext = _api_key_add(instance=instance, created_by=created_by, key=key)
+    _, plaintext = _api_key_add(instance=instance, created_by=created_by, key=key)
     return instance, plaintext
 
 
 def _api_key_add(
-    *, instance: IntegrationInstance, created_by: AbstractBaseUser | None, key: str | None
-) -> str:
+    *,
+    instance: IntegrationInstance,
+    created_by: AbstractBaseUser | None,
+    key: str | None,
+    replaces: ApiKey | None = None,
+) -> tuple[ApiKey, str]:
     plaintext = key or keys.generate_key()
     parsed = keys.parse_key(plaintext)
     if parsed is None:
         raise DirectoryError("That is not a valid API key.")
-    ApiKey.objects.create(
+    api_key = ApiKey.objects.create(
         instance=instance,
         lookup=parsed.lookup,
         digest=keys.digest_key(plaintext),
         created_by=created_by,
+        replaces=replaces,
     )
-    return plaintext
+    return api_key, plaintext
 
 
 @transaction.atomic
@@ -87,9 +100,163 @@ def api_key_regenerate(
     ApiKey.objects.filter(instance=instance, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
-    plaintext = _api_key_add(instance=instance, created_by=created_by, key=None)
+    _, plaintext = _api_key_add(instance=instance, created_by=created_by, key=None)
     _admin_event(instance, "key.regenerate", created_by)
     return plaintext
+
+
+DEFAULT_ROTATION_OVERLAP_HOURS = 24
+MAX_ROTATION_OVERLAP_HOURS = 168
+
+
+@transaction.atomic
+def api_key_rotate(
+    *,
+    instance: IntegrationInstance,
+    overlap: timedelta = timedelta(hours=DEFAULT_ROTATION_OVERLAP_HOURS),
+    created_by: AbstractBaseUser | None = None,
+) -> tuple[ApiKey, str]:
+    """Issue a new key that works at once while the current one keeps working until the new
+    key's first successful request or until ``overlap`` ends, whichever comes first. Returns
+    the new key's row and its plaintext (shown once).
+
+    A key still overlapping from an earlier rotation retires now: one previous key at a time.
+    """
+    if instance.is_deleted:
+        raise DirectoryError("This instance was deleted.", status=404)
+    if overlap < timedelta(0) or overlap > timedelta(hours=MAX_ROTATION_OVERLAP_HOURS):
+        raise DirectoryError(
+            f"The overlap can be 0 to {MAX_ROTATION_OVERLAP_HOURS} hours.", scim_type="invalidValue"
+        )
+    # Two admins rotating at once would both replace the same key: the second waits here and
+    # then finds the first one's new key current.
+    IntegrationInstance.objects.select_for_update().filter(pk=instance.pk).first()
+    now = timezone.now()
+    usable = ApiKey.objects.filter(instance=instance, revoked_at__isnull=True, retired_at__isnull=True)
+    for overlapping in usable.filter(retires_at__isnull=False):
+        cause = "window" if overlapping.retires_at <= now else "rotated-again"
+        _retirement_record(overlapping, at=now, cause=cause)
+    current = usable.filter(retires_at__isnull=True).order_by("-created_at", "-id").first()
+    new_key, plaintext = _api_key_add(
+        instance=instance, created_by=created_by, key=None, replaces=current
+    )
+    if current is not None:
+        current.retires_at = now + overlap
+        current.save(update_fields=["retires_at"])
+    event_record(
+        account=instance.account,
+        instance=instance,
+        action="key.rotate",
+        status_code=200,
+        target_type="Key",
+        target_display=_key_label(new_key),
+        detail=_rotation_detail(instance, current, overlap, created_by),
+        created_at=now,
+    )
+    if current is not None and not overlap:
+        _retirement_record(current, at=now, cause="no-overlap")
+    return new_key, plaintext
+
+
+def _rotation_detail(
+    instance: IntegrationInstance,
+    previous: ApiKey | None,
+    overlap: timedelta,
+    by: AbstractBaseUser | None,
+) -> str:
+    who = f"by {by.get_username()}; " if by is not None else ""
+    if previous is None:
+        return f"{who}no previous key was in use"
+    if not overlap:
+        return f"{who}no overlap: {_key_label(previous)} retired at once"
+    vendor = _vendor(instance)
+    return (
+        f"{who}{_key_label(previous)} works until {vendor} first uses the new key, "
+        f"or for {_hours(overlap)}"
+    )
+
+
+def _key_label(api_key: ApiKey) -> str:
+    """A key as events name it: its lookup prefix alone, which event text never redacts."""
+    return f"key {api_key.lookup}…"
+
+
+def _hours(overlap: timedelta) -> str:
+    hours = int(overlap.total_seconds() // 3600)
+    if hours and hours % 24 == 0:
+        days = hours // 24
+        return f"{days} day{'s' if days != 1 else ''}"
+    return f"{hours} hour{'s' if hours != 1 else ''}"
+
+
+def _vendor(instance: IntegrationInstance) -> str:
+    provider = provider_get(instance.kind)
+    return provider.vendor if provider else "the identity provider"
+
+
+RETIREMENT_CAUSES = {
+    "first-use": "replaced by a rotation: {vendor} used the new key",
+    "window": "replaced by a rotation: the overlap window ended",
+    "no-overlap": "replaced by a rotation with no overlap",
+    "rotated-again": "replaced by a rotation: the key was rotated again",
+}
+
+
+def _retirement_record(api_key: ApiKey, *, at: datetime, cause: str) -> bool:
+    """Retire a rotated-out key and say so in its instance's activity, once."""
+    with transaction.atomic():
+        if not api_key.retire(at=at):
+            return False
+        instance = api_key.instance
+        event_record(
+            account=instance.account,
+            instance=instance,
+            action="key.retire",
+            status_code=200,
+            target_type="Key",
+            target_display=_key_label(api_key),
+            detail=RETIREMENT_CAUSES[cause].format(vendor=_vendor(instance)),
+            created_at=api_key.retired_at,
+        )
+    return True
+
+
+def _successor_first_use_record(api_key: ApiKey) -> None:
+    """The rotated-in key's first successful request: say so, and retire its predecessor."""
+    now = timezone.now()
+    instance = api_key.instance
+    with transaction.atomic():
+        event_record(
+            account=instance.account,
+            instance=instance,
+            action="key.first_use",
+            status_code=200,
+            target_type="Key",
+            target_display=_key_label(api_key),
+            detail=f"{_vendor(instance)} made its first request with the new key",
+            created_at=now,
+        )
+        predecessor = ApiKey.objects.filter(pk=api_key.replaces_id).first()
+        if predecessor is not None:
+            predecessor.instance = instance
+            _retirement_record(predecessor, at=now, cause="first-use")
+
+
+def api_key_retirements_record(*, instance: IntegrationInstance) -> int:
+    """Record the retirement of the instance's rotated-out keys whose overlap window has
+    ended. Retirement itself needs no job (a key past ``retires_at`` is refused on sight);
+    pages that show the activity call this first so the log says when it happened."""
+    due = ApiKey.objects.filter(
+        instance=instance,
+        revoked_at__isnull=True,
+        retired_at__isnull=True,
+        retires_at__lte=timezone.now(),
+    )
+    recorded = 0
+    for api_key in due:
+        api_key.instance = instance
+        recorded += _retirement_record(api_key, at=api_key.retires_at, cause="window")
+    return recorded
 
 
 @transaction.atomic
@@ -148,25 +315,112 @@ def instance_rename(*, instance: IntegrationInstance, name: str) -> IntegrationI
     return instance
 
 
+KEY_REFUSALS: dict[type[HashedKey], dict[str, str]] = {
+    ApiKey: {
+        "missing": (
+            "The Authorization header is missing. Send 'Authorization: Bearer <API key>' with the "
+            "key from APIs & Integrations > Integrations."
+        ),
+        "scheme": (
+            "The Authorization header must use the Bearer scheme: 'Authorization: Bearer <API key>'."
+        ),
+        "doubled": (
+            "The Authorization header says 'Bearer' twice. Okta adds 'Bearer' itself: paste only "
+            "the API key into the token field."
+        ),
+        "malformed": (
+            "The API key is malformed: ActivTrak SCIM keys start with 'atk_scim_'. Copy the whole "
+            "key again, or regenerate it."
+        ),
+        "unknown": (
+            "The API key is not recognised. Check that the whole key was pasted, or regenerate it."
+        ),
+        "revoked": (
+            "The API key was revoked (regenerated or deleted). Paste the current key into Okta, or "
+            "regenerate it on the Integrations page."
+        ),
+        "replaced": (
+            "The API key was replaced by a rotation and has retired. Paste the new key shown at "
+            "the rotation into Okta, or rotate again on the Integrations page."
+        ),
+    },
+    AgentKey: {
+        "missing": "Send the agent deployment key as 'Authorization: Bearer atk_agent_…'.",
+        "scheme": "The Authorization header must use the Bearer scheme: 'Bearer atk_agent_…'.",
+        "doubled": "The Authorization header says 'Bearer' twice: send 'Bearer atk_agent_…' once.",
+        "malformed": "The agent deployment key is malformed; agent keys start with 'atk_agent_'.",
+        "unknown": "The agent deployment key is not recognised.",
+        "revoked": "The agent deployment key was regenerated; deploy agents with the current key.",
+    },
+}
+
+
+class KeyRefused(Exception):
+    """A request's key was refused: ``reason`` for logs and events, ``detail`` for the client,
+    and the refused ``key`` row when the key was one of ours (revoked or replaced)."""
+
+    def __init__(self, model: type[HashedKey], reason: str, key: HashedKey | None = None) -> None:
+        self.reason = reason
+        self.detail = KEY_REFUSALS[model][reason]
+        self.key = key
+        super().__init__(self.detail)
+
+
 @dataclass(frozen=True)
 class KeyCheck:
     """The outcome of checking a presented key: the key row, or why it was refused."""
 
-    api_key: ApiKey | None
+    api_key: HashedKey | None
     failure: str | None = None
 
 
-def api_key_authenticate(presented: str) -> KeyCheck:
-    """Find the usable key matching ``presented``; one query, constant-time comparison."""
-    parsed = keys.parse_key(presented)
+def _candidates(model: type[HashedKey], lookup: str) -> list[HashedKey]:
+    if model is ApiKey:
+        return ApiKey.objects.with_owners(lookup)
+    return list(model.objects.select_related("account").filter(lookup=lookup))
+
+
+def key_check(presented: str, *, model: type[HashedKey] = ApiKey) -> KeyCheck:
+    """Find the key matching ``presented`` and say whether it may authenticate now; one
+    query (the lookup prefix), constant-time digest comparison, nothing written."""
+    parsed = keys.parse_key(presented, model.prefix)
     if parsed is None:
         return KeyCheck(None, "malformed")
-    for candidate in ApiKey.objects.with_owners(parsed.lookup):
+    for candidate in _candidates(model, parsed.lookup):
         if keys.key_matches(presented, candidate.digest):
-            if candidate.is_revoked:
-                return KeyCheck(candidate, "revoked")
-            return KeyCheck(candidate)
+            return KeyCheck(candidate, candidate.refusal(timezone.now()))
     return KeyCheck(None, "unknown")
+
+
+def api_key_authenticate(presented: str) -> KeyCheck:
+    return key_check(presented, model=ApiKey)
+
+
+def agent_key_authenticate(presented: str) -> KeyCheck:
+    return key_check(presented, model=AgentKey)
+
+
+def key_authenticate(header: str | None, *, model: type[HashedKey]) -> HashedKey:
+    """The usable key an ``Authorization: Bearer`` header carries, with its use noted; raises
+    KeyRefused saying why not. The one check behind the SCIM API and the agent API.
+
+    A rotated-in SCIM key's first successful request retires the key it replaces; a replaced
+    key refused after its window is recorded as retired then, if no one noticed before.
+    """
+    try:
+        presented = keys.bearer_token(header)
+    except keys.BearerRefused as exc:
+        raise KeyRefused(model, exc.reason) from None
+    check = key_check(presented, model=model)
+    if check.failure:
+        if check.failure == "replaced" and check.api_key.retired_at is None:
+            _retirement_record(check.api_key, at=check.api_key.retires_at, cause="window")
+        raise KeyRefused(model, check.failure, check.api_key)
+    key = check.api_key
+    first_use = key.record_usage()
+    if first_use and isinstance(key, ApiKey) and key.replaces_id is not None:
+        _successor_first_use_record(key)
+    return key
 
 
 def event_record(
@@ -180,6 +434,7 @@ def event_record(
     target_display: str = "",
     detail: str = "",
     client_ip: str | None = None,
+    created_at: datetime | None = None,
 ) -> ProvisioningEvent:
     outcome = (
         ProvisioningEvent.OUTCOME_SUCCESS if status_code < 400 else ProvisioningEvent.OUTCOME_FAILURE
@@ -195,6 +450,7 @@ def event_record(
         status_code=status_code,
         detail=_storable(detail, 500),
         client_ip=client_ip,
+        created_at=created_at or timezone.now(),
     )
 
 
@@ -213,17 +469,3 @@ def agent_key_regenerate(*, account: Account, created_by: AbstractBaseUser | Non
         account=account, lookup=parsed.lookup, digest=keys.digest_key(plaintext), created_by=created_by
     )
     return plaintext
-
-
-def agent_key_authenticate(presented: str) -> tuple[AgentKey | None, str | None]:
-    """(key, None) for a usable agent key, else (None or the revoked key, why)."""
-    parsed = keys.parse_key(presented, keys.AGENT_KEY_PREFIX)
-    if parsed is None:
-        return None, "malformed"
-    for candidate in AgentKey.objects.select_related("account").filter(lookup=parsed.lookup):
-        if keys.key_matches(presented, candidate.digest):
-            if candidate.revoked_at is not None:
-                return candidate, "revoked"
-            candidate.record_usage()
-            return candidate, None
-    return None, "unknown"

@@ -19,6 +19,11 @@ urlpatterns = [
         name="instance-regenerate",
     ),
     path(
+        "integrations/instances/<int:pk>/rotate/",
+        views.instance_rotate,
+        name="instance-rotate",
+    ),
+    path(
         "integrations/instances/<int:pk>/delete/",
         views.instance_delete_view,
         name="instance-delete",

@@ -11,6 +11,7 @@ account's instance ids are 404s.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -33,6 +34,7 @@ from integrations.forms import (
     EmailSignInForm,
     InstanceCreateForm,
     InstanceRenameForm,
+    KeyRotateForm,
 )
 from integrations.models import IntegrationInstance
 from integrations.pending_keys import pending_key_discard, pending_key_issue
@@ -42,10 +44,14 @@ from integrations.selectors import (
     instance_activity,
     instances_for_account,
     integration_cards,
+    key_rotation_for_instance,
     masked_key,
+    retirement_is_due,
 )
 from integrations.services import (
     api_key_regenerate,
+    api_key_retirements_record,
+    api_key_rotate,
     instance_create,
     instance_delete,
     instance_rename,
@@ -164,6 +170,8 @@ def instance_list(request: HttpRequest, kind: str) -> HttpResponse:
 def instance_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The View Instance drawer; POST renames."""
     instance = _instance(request, pk)
+    if retirement_is_due(instance):
+        api_key_retirements_record(instance=instance)
     form = InstanceRenameForm(initial={"name": instance.name})
     notice = ""
     if request.method == "POST":
@@ -194,6 +202,7 @@ def _detail_context(
         "provider": _provider(instance.kind),
         "instance": instance,
         "masked_key": masked_key(instance),
+        "rotation": key_rotation_for_instance(instance=instance),
         "form": form,
         "notice": notice,
         "activity": instance_activity(instance=instance),
@@ -224,6 +233,40 @@ def instance_regenerate(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@sensitive_variables("key")
+@require_http_methods(["GET", "POST"])
+@account_admin_required
+def instance_rotate(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks how long the current key may overlap; POST issues the new key and shows it once.
+    The current key keeps working until the new key's first request or the overlap's end."""
+    instance = _instance(request, pk)
+    provider = _provider(instance.kind)
+    form = KeyRotateForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        overlap = timedelta(hours=form.cleaned_data["overlap_hours"])
+        try:
+            _, key = api_key_rotate(instance=instance, overlap=overlap, created_by=request.user)
+        except DirectoryError as exc:
+            form.add_error(None, exc.detail)
+        else:
+            context = {
+                "provider": provider,
+                "instance": instance,
+                "key": key,
+                # Read again: the row fetched above predates the rotation.
+                "rotation": key_rotation_for_instance(instance=_instance(request, pk)),
+                "base_url": base_url(request),
+            }
+            response = _render(request, "integrations/key_rotated.html", context)
+            response["X-Drawer-Refresh"] = "1"
+            return response
+    return _render(
+        request,
+        "integrations/key_rotate.html",
+        {"provider": provider, "instance": instance, "form": form},
+    )
+
+
 @require_http_methods(["GET", "POST"])
 @account_admin_required
 def instance_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
@@ -251,6 +294,8 @@ def instance_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
 def instance_activity_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Every provisioning event of the instance, newest first, optionally failures only."""
     instance = _instance(request, pk)
+    if retirement_is_due(instance):
+        api_key_retirements_record(instance=instance)
     filters = ActivityFilterForm(request.GET)
     outcome = filters.cleaned_data["outcome"] if filters.is_valid() else ""
     page = Paginator(events_for_instance(instance=instance, outcome=outcome), ACTIVITY_PAGE_SIZE)

@@ -27,6 +27,9 @@ ACTION_LABELS = {
     "group.delete": "Group deleted",
     "auth.failure": "API key rejected",
     "key.regenerate": "API key regenerated",
+    "key.rotate": "API key rotated",
+    "key.first_use": "New API key first used",
+    "key.retire": "Old API key retired",
     "key.revoke": "API key revoked",
     "instance.delete": "Instance deleted",
 }
@@ -41,6 +44,22 @@ def ago(value: datetime | None) -> str:
     if now - value < timedelta(minutes=1):
         return "just now"
     return f"{timesince(value, now, depth=1)} ago"
+
+
+@register.filter
+def clock(value: datetime | None) -> str:
+    """A moment within the next days as people say it: "14:05 today", "14:05 tomorrow",
+    "14:05 on Fri 11 Dec" (UTC, the time zone of every page)."""
+    if value is None:
+        return ""
+    value = timezone.localtime(value)
+    days = (value.date() - timezone.localdate()).days
+    time = value.strftime("%H:%M")
+    if days == 0:
+        return f"{time} today"
+    if days == 1:
+        return f"{time} tomorrow"
+    return f"{time} on {value.strftime('%a')} {value.day} {value.strftime('%b')}"
 
 
 @register.filter

@@ -118,3 +118,61 @@ def test_discovery_endpoints_describe_the_server(scim):
     assert "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User" in ids
     assert scim.get("/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group").json()["name"] == "Group"
     assert scim.get("/Schemas/urn:nope").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("authorization", "phrase"),
+    [
+        (None, "Send the agent deployment key"),
+        ("Basic dXNlcjpwYXNz", "Bearer scheme"),
+        ("{key}", "Bearer scheme"),
+        ("Bearer Bearer {key}", "'Bearer' twice"),
+        ("Bearer {key} {key}", "malformed"),
+        ("Bearer {scim_key}", "malformed"),
+        ("Bearer {unknown}", "not recognised"),
+        ("Bearer {revoked}", "was regenerated"),
+    ],
+)
+def test_agent_keys_are_checked_by_the_same_key_service_with_the_same_reasons(
+    live_server, acme, acme_key, authorization, phrase
+):
+    from integrations import keys
+    from integrations.services import agent_key_regenerate
+
+    revoked = agent_key_regenerate(account=acme)
+    agent_key = agent_key_regenerate(account=acme)
+    headers = {}
+    if authorization is not None:
+        headers["Authorization"] = authorization.format(
+            key=agent_key, scim_key=acme_key, unknown=keys.generate_key(keys.AGENT_KEY_PREFIX), revoked=revoked
+        )
+    body = {"logon_name": "ACME\\ann", "machine_name": "PC-1"}
+
+    response = requests.post(f"{live_server.url}/api/agents/v1/check-in", json=body, headers=headers, timeout=30)
+
+    assert response.status_code == 401
+    assert phrase in response.json()["detail"]
+    accepted = requests.post(
+        f"{live_server.url}/api/agents/v1/check-in",
+        json=body,
+        headers={"Authorization": f"bearer {agent_key}"},
+        timeout=30,
+    )
+    assert accepted.status_code == 201
+
+
+def test_a_rotated_out_key_costs_no_more_queries_than_any_key(
+    acme, acme_key, scim_client, client, django_assert_max_num_queries
+):
+    from integrations.models import IntegrationInstance
+    from integrations.services import api_key_rotate
+
+    scim_client("GET", "/Users")  # the key's first use is behind us, as in the pinned counts
+    api_key_rotate(instance=IntegrationInstance.objects.get(account=acme))
+
+    # The key, its rate-limit counter, its last-used write; then count and page as pinned in
+    # tests/scim/test_query_counts.py.
+    with django_assert_max_num_queries(3 + 3):
+        response = scim_client("GET", "/Users?startIndex=1&count=1")
+
+    assert response.status_code == 200 and response.json()["totalResults"] == 0
