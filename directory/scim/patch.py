@@ -8,10 +8,12 @@ is read: a 1 MiB body of 15,000 operations once held a worker for over 30 second
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
 from django_scim.exceptions import BadRequestError
+from scim2_filter_parser import ast
 
 from directory.scim.query import PatchPath, element_matches, equality_template, parse_patch_path
 from directory.scim.schema import (
@@ -30,6 +32,9 @@ from directory.scim.validation import (
 )
 
 OPS = ("add", "remove", "replace")
+# Okta's member removal, up to 1,000 of them in one PATCH: read without the filter parser,
+# which took a fifth of a millisecond for each.
+MEMBER_BY_VALUE = re.compile(r'(members)\[(value) (eq) "([^"\\]*)"\]', re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,7 @@ def parse_operations(operations, schema: str) -> list[Operation]:
     for operation in operations:
         op, path, value = _checked(operation)
         if path:
-            parsed.append(Operation(op, parse_patch_path(path, schema), value))
+            parsed.append(Operation(op, _parse_path(path, schema), value))
         elif not isinstance(value, dict):
             raise BadRequestError(
                 "A PATCH operation without a path needs an object as its value.",
@@ -73,6 +78,20 @@ def parse_operations(operations, schema: str) -> list[Operation]:
         else:
             parsed.extend(Operation(op, parse_patch_path(key, schema), item) for key, item in value.items())
     return parsed
+
+
+def _parse_path(text: str, schema: str) -> PatchPath:
+    """``parse_patch_path``, with Okta's ``members[value eq "id"]`` read directly."""
+    match = MEMBER_BY_VALUE.fullmatch(text)
+    if match is None:
+        return parse_patch_path(text, schema)
+    attribute_name, value_name, operator, member_id = match.groups()
+    value_filter = ast.Filter(
+        ast.AttrExpr(operator, ast.AttrPath(value_name, None, None), ast.CompValue(member_id)),
+        False,
+        None,
+    )
+    return PatchPath(schema, attribute_name, None, value_filter, text)
 
 
 def _checked(operation) -> tuple[str, str | None, object]:
