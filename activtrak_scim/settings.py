@@ -256,6 +256,9 @@ SCIM_PUBLIC_BASE_URL = public_base_url(os.environ.get("SCIM_PUBLIC_BASE_URL"))
 SCIM_MAX_RESULTS = env_int("SCIM_MAX_RESULTS", 200, minimum=1)
 # A group PATCH answers 200 with the group, or 204 No Content when it has more members than this.
 SCIM_PATCH_RESPONSE_MAX_MEMBERS = env_int("SCIM_PATCH_RESPONSE_MAX_MEMBERS", 1000, minimum=0)
+# Operations one PATCH may hold (400 above). Okta sends at most 1,000 member changes per PATCH,
+# with one remove operation per member; each operation costs microseconds, never a query.
+SCIM_PATCH_MAX_OPERATIONS = env_int("SCIM_PATCH_MAX_OPERATIONS", 2000, minimum=1)
 # Keys are stored as HMAC digests under this secret, kept apart from DJANGO_SECRET_KEY so that
 # rotating either one alone breaks nothing. To rotate it, move the old value to the fallbacks:
 # new keys are digested with the current secret, and presented keys are checked against all.

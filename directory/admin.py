@@ -186,8 +186,9 @@ class DirectoryUserAdmin(ExactIdSearch, BigTableAdmin):
         changed = 0
         with transaction.atomic():
             for user in queryset.filter(deleted_at__isnull=True).select_for_update():
+                loaded = services.LoadedUser.of(user)
                 if user.set_active(active):
-                    services.user_save(user=user, emails=None)
+                    services.user_save(user=user, emails=None, loaded=loaded)
                     changed += 1
         self.message_user(request, f"{changed} user(s) changed.", messages.SUCCESS)
 

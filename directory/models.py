@@ -261,13 +261,6 @@ class DirectoryUser(models.Model):
             ]
         super().save(*args, **kwargs)
 
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        user = super().from_db(db, field_names, values)
-        # Remembered so a save can tell whether the userName changed (agents match on it).
-        user.loaded_user_name = user.__dict__.get("user_name")
-        return user
-
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
@@ -285,8 +278,6 @@ class DirectoryUser(models.Model):
             return False
         self.is_active = active
         self.deactivated_at = None if active else (at or timezone.now())
-        # user_save() reads this to make agents and logins follow in the same transaction.
-        self.access_changed = True
         return True
 
     def sync_login_access(self) -> None:

@@ -26,7 +26,7 @@ SCIM_ROUTES = {
 }
 API_ROUTES = {"agent-check-in"}
 # Not tenant data: liveness, readiness, sign-in and sign-out.
-PUBLIC_ROUTES = {"healthz", "readyz", "login", "logout"}
+PUBLIC_ROUTES = {"healthz", "readyz", "login", "logout", "integrations:guide"}
 # Django admin is the operators' cross-account tool; it is staff-only (checked below).
 STAFF_NAMESPACES = {"admin"}
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")

@@ -15,8 +15,9 @@ from django.http import HttpRequest, HttpResponse
 from django_scim.exceptions import BadRequestError, NotFoundError
 
 from directory.models import DirectoryUser, Group, GroupMembership, LiveUserTally
-from directory.scim.adapters import GroupAdapter, UserAdapter
+from directory.scim.groups import GroupAdapter, GroupValues
 from directory.scim.http import ScimError, ScimView, client_ip, parse_json_body, scim_response
+from directory.scim.patch import parse_operations
 from directory.scim.query import (
     apply_selection,
     attribute_selection,
@@ -32,6 +33,7 @@ from directory.scim.schema import (
     SEARCH_REQUEST,
     USER_SCHEMA,
 )
+from directory.scim.users import UserAdapter, UserValues
 from integrations.services import event_record
 
 
@@ -60,11 +62,14 @@ class ResourceView(ScimView):
         """How many resources an unfiltered list holds."""
         return self.base_queryset().count()
 
-    def prefetch_page(self, objects: list, selection) -> None:
-        """Load what a page of resources shows in a fixed number of queries."""
+    def page_values(self, objects: list, selection) -> dict:
+        """{pk: what the adapter renders besides the row} for a page, in a fixed number of
+        queries; an object missing from it is read by its adapter if needed."""
+        return {}
 
-    def prefetch_for_update(self, obj) -> None:
-        """Load, under the row lock, what a PUT or PATCH compares against and answers with."""
+    def values_for_update(self, obj):
+        """What a PUT or PATCH compares against and answers with, read under the row lock."""
+        return None
 
     def get_object(self, scim_id: str, *, lock: bool = False):
         try:
@@ -79,8 +84,8 @@ class ResourceView(ScimView):
         except queryset.model.DoesNotExist:
             raise NotFoundError(scim_id) from None
 
-    def adapter(self, obj, selection=None):
-        return self.adapter_class(obj, request=self.request, selection=selection)
+    def adapter(self, obj, selection=None, values=None):
+        return self.adapter_class(obj, request=self.request, selection=selection, values=values)
 
     def render(self, adapter, status: int = 200, selection=None) -> HttpResponse:
         document = adapter.to_dict()
@@ -138,8 +143,7 @@ class ResourceView(ScimView):
             return self.list(request.GET)
         selection = self.selection(request.GET)
         obj = self.get_object(uuid)
-        self.prefetch_page([obj], selection)
-        adapter = self.adapter(obj, selection)
+        adapter = self.adapter(obj, selection, self.page_values([obj], selection).get(obj.pk))
         if request.META.get("HTTP_IF_NONE_MATCH", "").strip() == adapter.version:
             return HttpResponse(status=304, headers={"ETag": adapter.version})
         return self.render(adapter, selection=selection)
@@ -169,9 +173,11 @@ class ResourceView(ScimView):
         else:
             total = queryset.count() if filtered else self.total()
             page = self.page(queryset, order, start_index, count, total)
-        self.prefetch_page(page, selection)
+        values = self.page_values(page, selection)
         resources = [
-            apply_selection(self.adapter(obj, selection).to_dict(), selection, self.schema)
+            apply_selection(
+                self.adapter(obj, selection, values.get(obj.pk)).to_dict(), selection, self.schema
+            )
             for obj in page
         ]
         return scim_response(
@@ -252,8 +258,7 @@ class ResourceView(ScimView):
         with transaction.atomic():
             obj = self.get_object(uuid, lock=True)
             self.check_precondition(obj)
-            self.prefetch_for_update(obj)
-            adapter = self.adapter(obj)
+            adapter = self.adapter(obj, values=self.values_for_update(obj))
             adapter.from_dict(body)
             adapter.save()
             self.record(adapter, 200)
@@ -266,13 +271,15 @@ class ResourceView(ScimView):
         declared = body.get("schemas")
         if declared is not None and (not isinstance(declared, list) or PATCH_OP not in declared):
             raise BadRequestError(f"A PATCH body must declare the schema {PATCH_OP}.", scim_type="invalidSyntax")
-        operations = next((v for k, v in body.items() if k.lower() == "operations"), None)
+        # Every operation is checked, counted and parsed before any database work.
+        operations = parse_operations(
+            next((v for k, v in body.items() if k.lower() == "operations"), None), self.schema
+        )
         with transaction.atomic():
             obj = self.get_object(uuid, lock=True)
             self.check_precondition(obj)
-            self.prefetch_for_update(obj)
-            adapter = self.adapter(obj)
-            adapter.handle_operations(operations)
+            adapter = self.adapter(obj, values=self.values_for_update(obj))
+            adapter.patch(operations)
             self.record(adapter, 200)
         return self.patched_response(adapter)
 
@@ -308,19 +315,18 @@ class UsersView(ResourceView):
     def total(self) -> int:
         return LiveUserTally.total(self.account)
 
-    def prefetch_page(self, objects: list, selection) -> None:
-        emails, groups = user_page_values(
-            [user.pk for user in objects],
-            groups=selection is None or selection.wants(USER_SCHEMA, "groups"),
-        )
-        for user in objects:
-            user.email_values = emails[user.pk]
-            user.group_values = groups.get(user.pk, [])
+    def page_values(self, objects: list, selection) -> dict[int, UserValues]:
+        wants_groups = selection is None or selection.wants(USER_SCHEMA, "groups")
+        emails, groups = user_page_values([user.pk for user in objects], groups=wants_groups)
+        return {
+            user.pk: UserValues(emails[user.pk], groups.get(user.pk, []) if wants_groups else None)
+            for user in objects
+        }
 
-    def prefetch_for_update(self, obj) -> None:
+    def values_for_update(self, obj) -> UserValues:
         # The emails to compare with and the groups to answer with, in one query instead of
         # one before the write and one after it. A user write never changes its groups.
-        self.prefetch_page([obj], None)
+        return self.page_values([obj], None)[obj.pk]
 
 
 class GroupsView(ResourceView):
@@ -335,12 +341,11 @@ class GroupsView(ResourceView):
     def compile_filter(self, text: str):
         return compile_group_filter(text)
 
-    def prefetch_page(self, objects: list, selection) -> None:
+    def page_values(self, objects: list, selection) -> dict[int, GroupValues]:
         if selection is not None and not selection.wants(GROUP_SCHEMA, "members"):
-            return
+            return {}
         rows = group_member_values([group.pk for group in objects])
-        for group in objects:
-            group.member_rows = rows[group.pk]
+        return {group.pk: GroupValues(rows[group.pk]) for group in objects}
 
     def patched_response(self, adapter) -> HttpResponse:
         """200 with the group as this PATCH left it, or 204 No Content once it has more than
@@ -354,7 +359,6 @@ class GroupsView(ResourceView):
         limit = settings.SCIM_PATCH_RESPONSE_MAX_MEMBERS
         if GroupMembership.objects.filter(group=adapter.obj).order_by()[limit : limit + 1].exists():
             return HttpResponse(status=204, headers={"ETag": adapter.version})
-        self.prefetch_page([adapter.obj], None)
         return self.render(adapter)
 
 

@@ -135,3 +135,34 @@ def test_scim_writes_set_no_savepoints(transactional_db, acme, acme_key, scim_cl
     assert [r.status_code for r in (created, patched, put, grown, replaced, deleted)] == [201, 200, 200, 200, 200, 204]
     assert sent and not [sql for sql in sent if "SAVEPOINT" in sql.upper()]
     assert [m["value"] for m in replaced.json()["members"]] == [str(users[2].scim_id)]
+
+
+def test_a_group_patch_of_100_members_takes_the_same_queries_however_many_operations(acme, acme_key, scim_client, django_assert_max_num_queries):
+    """One lookup, one delete and one insert per PATCH: Okta's one add of 100 members, Entra's
+    100 single-member adds, and 300 alternating adds and removes cost the same."""
+    users = make_users(acme, 200)
+    groups = make_groups(acme, users[100:110], 3)
+    shapes = [
+        [{"op": "add", "path": "members", "value": [{"value": str(u.scim_id)} for u in users[:100]]}],
+        [{"op": "add", "path": "members", "value": [{"value": str(u.scim_id)}]} for u in users[:100]],
+        [
+            op
+            for u in users[:100]
+            for op in (
+                {"op": "add", "path": "members", "value": [{"value": str(u.scim_id)}]},
+                {"op": "remove", "path": f'members[value eq "{u.scim_id}"]'},
+                {"op": "add", "path": "members", "value": [{"value": str(u.scim_id)}]},
+            )
+        ],
+    ]
+    scim_client("GET", "/Groups?count=1")  # the key's throttled last-used write happens here
+    counts = []
+    for group, operations in zip(groups, shapes, strict=True):
+        body = json.dumps({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": operations})
+        # Counted inside the test's transaction, so each includes the view's savepoint pair.
+        with django_assert_max_num_queries(11) as captured:
+            patched = scim_client("PATCH", f"/Groups/{group.scim_id}", body)
+        counts.append(len(captured))
+        assert patched.status_code == 200 and len(patched.json()["members"]) == 110
+
+    assert len(set(counts)) == 1, counts
