@@ -16,6 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from directory.agent_services import agent_check_in
 from directory.models import Agent, DirectoryUser, Group, GroupMembership
+from integrations.guides import GUIDE_FILES
 from integrations.models import ApiKey, IntegrationInstance
 from integrations.services import agent_key_regenerate, instance_create
 
@@ -26,7 +27,7 @@ SCIM_ROUTES = {
 }
 API_ROUTES = {"agent-check-in"}
 # Not tenant data: liveness, readiness, sign-in and sign-out.
-PUBLIC_ROUTES = {"healthz", "readyz", "login", "logout", "integrations:guide"}
+PUBLIC_ROUTES = {"healthz", "readyz", "login", "logout"}
 # Django admin is the operators' cross-account tool; it is staff-only (checked below).
 STAFF_NAMESPACES = {"admin"}
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -111,6 +112,8 @@ def page_kwargs_for(pattern: URLPattern, world: dict | None) -> list[dict]:
             values = [world["instance"].pk] if world else [1]
         elif kind == "SlugConverter" and name == "kind":
             values = [value for value, _ in IntegrationInstance.KIND_CHOICES]
+        elif kind == "SlugConverter" and name == "slug":
+            values = list(GUIDE_FILES)
         else:
             raise LookupError(f"{pattern.pattern}: no acme value for <{kind} {name}>")
         choices = [{**choice, name: value} for choice in choices for value in values]
