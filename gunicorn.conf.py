@@ -5,6 +5,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 
+from activtrak_scim.observability.gunicorn_hooks import (  # noqa: F401 - gunicorn reads these
+    child_exit,
+    logconfig_dict,
+    on_exit,
+    on_starting,
+)
+
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", 1))
@@ -21,7 +28,6 @@ limit_request_fields = 100
 limit_request_field_size = 8190
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 5000))
 max_requests_jitter = 500
+# Access lines are JSON, without query strings (filters carry user names): logconfig_dict.
 accesslog = "-"
-# No query strings in the access log: filters carry user names.
-access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 errorlog = "-"

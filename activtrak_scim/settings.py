@@ -14,6 +14,9 @@ from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+from activtrak_scim.observability.error_tracking import error_tracking_start
+from activtrak_scim.observability.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -128,6 +131,11 @@ def _secret_key(debug: bool) -> str:
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
+# Production runs behind one TLS-terminating proxy or load balancer (docs/deploy.md).
+BEHIND_TLS_PROXY = not DEBUG and env_bool("DJANGO_BEHIND_TLS_PROXY", True)
+# Proxies in front of the app that append to X-Forwarded-For; the client address is the entry
+# this far from the right (integrations/client_address.py). 0: the connection's own address.
+TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 1 if BEHIND_TLS_PROXY else 0)
 SECRET_KEY = _secret_key(DEBUG)
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
@@ -146,6 +154,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: every response, even a refused one, has an id, is counted and timed.
+    "activtrak_scim.observability.request_id.RequestIdMiddleware",
+    "activtrak_scim.observability.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves collectstatic's STATIC_ROOT from the app itself, so gunicorn alone serves the pages.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -267,17 +278,21 @@ if not DEBUG:
         # Preloading commits the whole domain to HTTPS in browsers for good: an operator's
         # choice (DJANGO_HSTS_PRELOAD), not a default, so `check --deploy` need not nag.
         SILENCED_SYSTEM_CHECKS += ["security.W021"]
-    if env_bool("DJANGO_BEHIND_TLS_PROXY", True):
+    if BEHIND_TLS_PROXY:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {
-        # The library logs whole request bodies at DEBUG; never let that through.
-        "django_scim": {"level": "WARNING"},
-    },
-}
+# Provisioning events older than this are deleted by `manage.py prune_events` (run it daily).
+PROVISIONING_EVENT_RETENTION_DAYS = env_int("PROVISIONING_EVENT_RETENTION_DAYS", 180, minimum=1)
+
+# /metrics answers only a caller presenting this as a bearer token, and is absent when unset.
+METRICS_TOKEN = env_secret("METRICS_TOKEN")
+
+# Every line is one JSON object with a timestamp, and the request id during a request
+# (activtrak_scim/observability/logs.py); gunicorn's lines use the same format.
+LOGGING_CONFIG = "activtrak_scim.observability.logs.configure"
+LOGGING = logging_config(os.environ.get("LOG_LEVEL", "INFO").strip().upper())
+
+# Optional error tracking, scrubbed of keys, Authorization headers, cookies and bodies.
+SENTRY_DSN = env_secret("SENTRY_DSN")
+if SENTRY_DSN:
+    error_tracking_start(SENTRY_DSN)
