@@ -66,6 +66,13 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = (os.environ.get(name) or default).strip().upper()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name}={value!r} is not one of {', '.join(choices)}.")
+    return value
+
+
 def database_from_url(url: str | None) -> dict:
     """postgres://user:password@host:port/name -> Django settings; None -> the SQLite file."""
     if not url:
@@ -290,7 +297,8 @@ METRICS_TOKEN = env_secret("METRICS_TOKEN")
 # Every line is one JSON object with a timestamp, and the request id during a request
 # (activtrak_scim/observability/logs.py); gunicorn's lines use the same format.
 LOGGING_CONFIG = "activtrak_scim.observability.logs.configure"
-LOGGING = logging_config(os.environ.get("LOG_LEVEL", "INFO").strip().upper())
+LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
+LOGGING = logging_config(LOG_LEVEL)
 
 # Optional error tracking, scrubbed of keys, Authorization headers, cookies and bodies.
 SENTRY_DSN = env_secret("SENTRY_DSN")
