@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from activtrak_scim.observability.logs import logging_config
+from activtrak_scim.observability.worker_samples import worker_samples_fold
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -32,7 +33,8 @@ def on_starting(server) -> None:
 def child_exit(server, worker) -> None:
     from prometheus_client import multiprocess
 
-    multiprocess.mark_process_dead(worker.pid)
+    multiprocess.mark_process_dead(worker.pid)  # its live gauges, should any be added
+    worker_samples_fold(os.environ[MULTIPROCESS_DIR], worker.pid)
 
 
 def on_exit(server) -> None:

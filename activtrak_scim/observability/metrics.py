@@ -26,6 +26,8 @@ from prometheus_client import (
     multiprocess,
 )
 
+from activtrak_scim.observability.worker_samples import samples_locked
+
 METRICS_PATH = "/metrics"
 METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 SCIM_DISCOVERY = {"ServiceProviderConfig", "Schemas", "ResourceTypes"}
@@ -80,11 +82,13 @@ def resource_of(path: str) -> str:
 
 
 def exposition() -> bytes:
-    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
         return generate_latest(REGISTRY)
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
-    return generate_latest(registry)
+    with samples_locked(directory, exclusive=False):
+        return generate_latest(registry)
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:

@@ -22,14 +22,18 @@ RATE_LIMIT = 20
 
 @pytest.fixture(scope="module")
 def proxied_server(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[tuple]:
+    samples = tmp_path_factory.mktemp("metrics")
+    (samples / "counter_99999999.db").write_bytes(b"left by an earlier run")
     with django_db_blocker.unblock():
         proxy = TcpProxy(int(connection.settings_dict.get("PORT") or 5432)).start()
         server = Gunicorn(
             workers=4,
             db_port=proxy.port,
             log_path=tmp_path_factory.mktemp("gunicorn") / "gunicorn.log",
-            env={"METRICS_TOKEN": TOKEN, "SCIM_RATE_LIMIT_REQUESTS": str(RATE_LIMIT)},
+            env={"METRICS_TOKEN": TOKEN, "SCIM_RATE_LIMIT_REQUESTS": str(RATE_LIMIT),
+                 "PROMETHEUS_MULTIPROC_DIR": str(samples)},
         ).start()
+        server.samples = samples
     try:
         yield server, proxy
     finally:
@@ -108,6 +112,10 @@ def test_counts_add_up_across_workers_and_outlive_them(server, transactional_db,
         assert time.monotonic() < deadline, "gunicorn did not replace its workers"
         time.sleep(0.05)
     assert_totals(fresh_scrape(server))
+    # The exited workers' samples were folded into one file per type, theirs deleted.
+    pids = {name.stem.split("_")[1] for name in server.samples.glob("*.db")}
+    assert pids <= {"archive"} | {str(pid) for pid in server.worker_pids()}
+    assert "archive" in pids
 
 
 def fresh_scrape(server: Gunicorn) -> dict:
