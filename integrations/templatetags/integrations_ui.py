@@ -20,6 +20,7 @@ def event_retention_days() -> int:
     """How many days of provisioning activity are kept (manage.py prune_events)."""
     return settings.PROVISIONING_EVENT_RETENTION_DAYS
 
+
 ACTION_LABELS = {
     "user.create": "User created",
     "user.update": "User updated",
