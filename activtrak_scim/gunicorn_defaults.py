@@ -10,6 +10,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 
+from activtrak_scim.observability.gunicorn_hooks import (  # noqa: F401 - gunicorn reads these
+    child_exit,
+    logconfig_dict,
+    on_exit,
+    on_starting,
+)
+
 
 def env_int(name: str, default: int, *, minimum: int = 1) -> int:
     raw = os.environ.get(name, "").strip()
@@ -40,7 +47,6 @@ limit_request_fields = 100
 limit_request_field_size = 8190
 max_requests = env_int("GUNICORN_MAX_REQUESTS", 5000, minimum=0)
 max_requests_jitter = 500
+# Access lines are JSON, without query strings (filters carry user names): logconfig_dict.
 accesslog = "-"
-# No query strings in the access log: filters carry user names.
-access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 errorlog = "-"

@@ -16,6 +16,9 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from activtrak_scim.observability.error_tracking import error_tracking_start
+from activtrak_scim.observability.logs import logging_config
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 # In a checkout, templates/ and static/ sit at the top level; an installed package carries them
 # inside itself (setup.py), and keeps the quick start's files and collected static files there.
@@ -152,6 +155,11 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
+# Production runs behind one TLS-terminating proxy or load balancer (docs/deploy.md).
+BEHIND_TLS_PROXY = not DEBUG and env_bool("DJANGO_BEHIND_TLS_PROXY", True)
+# Proxies in front of the app that append to X-Forwarded-For; the client address is the entry
+# this far from the right (integrations/client_address.py). 0: the connection's own address.
+TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 1 if BEHIND_TLS_PROXY else 0)
 SECRET_KEY = required_secret("DJANGO_SECRET_KEY", debug=DEBUG, quick_start_file=".secret_key")
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
@@ -176,6 +184,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: every response, even a refused one, has an id, is counted and timed.
+    "activtrak_scim.observability.request_id.RequestIdMiddleware",
+    "activtrak_scim.observability.metrics.MetricsMiddleware",
     # Answers /healthz and /readyz before host validation: probes send the host's IP as Host.
     "activtrak_scim.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -315,18 +326,22 @@ if not DEBUG:
         # Preloading commits the whole domain to HTTPS in browsers for good: an operator's
         # choice (DJANGO_HSTS_PRELOAD), not a default, so `check --deploy` need not nag.
         SILENCED_SYSTEM_CHECKS += ["security.W021"]
-    if env_bool("DJANGO_BEHIND_TLS_PROXY", True):
+    if BEHIND_TLS_PROXY:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Provisioning events older than this are deleted by `manage.py prune_events` (run it daily).
+PROVISIONING_EVENT_RETENTION_DAYS = env_int("PROVISIONING_EVENT_RETENTION_DAYS", 180, minimum=1)
+
+# /metrics answers only a caller presenting this as a bearer token, and is absent when unset.
+METRICS_TOKEN = env_secret("METRICS_TOKEN")
+
+# Every line is one JSON object with a timestamp, and the request id during a request
+# (activtrak_scim/observability/logs.py); gunicorn's lines use the same format.
+LOGGING_CONFIG = "activtrak_scim.observability.logs.configure"
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        # The library logs whole request bodies at DEBUG; never let that through.
-        "django_scim": {"level": "WARNING"},
-    },
-}
+LOGGING = logging_config(LOG_LEVEL)
+
+# Optional error tracking, scrubbed of keys, Authorization headers, cookies and bodies.
+SENTRY_DSN = env_secret("SENTRY_DSN")
+if SENTRY_DSN:
+    error_tracking_start(SENTRY_DSN)

@@ -205,6 +205,21 @@ class ProvisioningEventQuerySet(models.QuerySet):
         """What the identity provider's requests did or were refused; not the keys' lifecycle."""
         return self.exclude(action__in=ProvisioningEvent.KEY_LIFECYCLE_ACTIONS)
 
+    def prune(self, *, before: datetime, batch_size: int) -> int:
+        """Delete events created before ``before``, oldest ids first, ``batch_size`` rows per
+        statement; returns how many went.
+
+        Each DELETE commits on its own (autocommit), so rows are locked only for the moment
+        their batch takes and SCIM writes that record new events never wait long behind it.
+        """
+        deleted = 0
+        while True:
+            batch = self.filter(created_at__lt=before).order_by("id").values("id")[:batch_size]
+            count, _ = self.model.objects.filter(id__in=batch).delete()
+            deleted += count
+            if count < batch_size:
+                return deleted
+
 
 class ProvisioningEvent(models.Model):
     """One thing the SCIM API did or refused: who (key), what (action, target), outcome; and

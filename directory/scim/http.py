@@ -188,6 +188,8 @@ class ScimView(View):
             self.check_length(request)
             if self.requires_key:
                 self.principal = authenticate(request.META.get("HTTP_AUTHORIZATION"))
+                # Read by the logs and metrics (activtrak_scim/observability/).
+                request.scim_principal = self.principal
                 self.check_rate(api_key_request_wait(self.principal.api_key), "this API key")
             return super().dispatch(request, *args, **kwargs)
         except AuthenticationFailed as exc:
@@ -263,6 +265,7 @@ class ScimView(View):
         )
 
     def authentication_failed(self, request: HttpRequest, exc: AuthenticationFailed) -> HttpResponse:
+        request.scim_auth_failure = exc.reason  # counted by the metrics
         instance = exc.api_key.instance if exc.api_key else None
         try:
             # Over the limit, a guesser gets 429 and costs no more event rows.

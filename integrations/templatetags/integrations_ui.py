@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django import template
+from django.conf import settings
 from django.utils import timezone
 from django.utils.timesince import timesince
 
@@ -12,6 +13,13 @@ from integrations.models import IntegrationInstance, ProvisioningEvent
 from integrations.selectors import masked_key
 
 register = template.Library()
+
+
+@register.simple_tag
+def event_retention_days() -> int:
+    """How many days of provisioning activity are kept (manage.py prune_events)."""
+    return settings.PROVISIONING_EVENT_RETENTION_DAYS
+
 
 ACTION_LABELS = {
     "user.create": "User created",

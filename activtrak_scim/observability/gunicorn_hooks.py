@@ -1,0 +1,42 @@
+"""What gunicorn.conf.py takes from here: JSON logging for gunicorn's own and access lines, and
+the shared directory in which every worker keeps its Prometheus samples."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from activtrak_scim.observability.logs import logging_config
+from activtrak_scim.observability.worker_samples import worker_samples_fold
+
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+logconfig_dict = logging_config(os.environ.get("LOG_LEVEL", "INFO").strip().upper(), gunicorn=True)
+
+# Set before any worker is forked (workers import prometheus_client after the fork, and read
+# this when they do). Unset: a private temporary directory, removed when gunicorn exits.
+_made_directory = MULTIPROCESS_DIR not in os.environ
+if _made_directory:
+    os.environ[MULTIPROCESS_DIR] = tempfile.mkdtemp(prefix="activtrak-metrics-")
+
+
+def on_starting(server) -> None:
+    """Start counting from zero: samples left by an earlier run of the master would be added in."""
+    directory = Path(os.environ[MULTIPROCESS_DIR])
+    directory.mkdir(parents=True, exist_ok=True)
+    for leftover in directory.glob("*.db"):
+        leftover.unlink()
+
+
+def child_exit(server, worker) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # its live gauges, should any be added
+    worker_samples_fold(os.environ[MULTIPROCESS_DIR], worker.pid)
+
+
+def on_exit(server) -> None:
+    if _made_directory:
+        shutil.rmtree(os.environ[MULTIPROCESS_DIR], ignore_errors=True)
