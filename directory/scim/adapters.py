@@ -17,13 +17,8 @@ from django_scim.exceptions import BadRequestError
 from directory import services
 from directory.errors import DirectoryError
 from directory.models import DirectoryUser, Group
-from directory.scim.query import (
-    AttributeSelection,
-    PatchPath,
-    element_matches,
-    equality_template,
-    parse_patch_path,
-)
+from directory.scim.attributes import AttributeSelection
+from directory.scim.paths import PatchPath, element_matches, equality_template, parse_patch_path
 from directory.scim.rows import group_member_values, user_email_values, user_group_values
 from directory.scim.schema import (
     ENTERPRISE_ATTRIBUTES,

@@ -16,14 +16,9 @@ from django_scim.exceptions import BadRequestError, NotFoundError
 
 from directory.models import DirectoryUser, Group, GroupMembership, LiveUserTally
 from directory.scim.adapters import GroupAdapter, UserAdapter
+from directory.scim.attributes import apply_selection, attribute_selection
+from directory.scim.filters import compile_group_filter, compile_user_filter
 from directory.scim.http import ScimError, ScimView, client_ip, parse_json_body, scim_response
-from directory.scim.query import (
-    apply_selection,
-    attribute_selection,
-    compile_group_filter,
-    compile_user_filter,
-    sort_field,
-)
 from directory.scim.rows import group_member_values, in_id_order, user_page_values
 from directory.scim.schema import (
     GROUP_SCHEMA,
@@ -32,6 +27,7 @@ from directory.scim.schema import (
     SEARCH_REQUEST,
     USER_SCHEMA,
 )
+from directory.scim.sorting import sort_field
 from integrations.services import event_record
 
 
