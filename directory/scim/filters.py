@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 
 from django.db.models import Q
 from django.utils.dateparse import parse_datetime
@@ -213,13 +213,26 @@ class FilterCompiler:
             lookup = "exact" if operator in ("eq", "ne") else _ORDER_LOOKUPS.get(operator)
             if lookup is None:
                 raise invalid_filter(f"Operator {operator!r} is not supported on {spelled!r}.")
-            moment = parse_datetime(str(raw)) if raw else None
-            if moment is None:
-                raise invalid_filter(f"{raw!r} is not an ISO 8601 date-time for {spelled!r}.")
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=UTC)
-            return Q(**{f"{field.lookup}__{lookup}": moment})
+            return Q(**{f"{field.lookup}__{lookup}": parse_moment(raw, spelled)})
         raise invalid_filter(f"Filtering on {spelled!r} is not supported.")
+
+
+def parse_moment(raw: str | None, spelled: str) -> datetime:
+    """A filter's date-time in UTC, or a 400 for one that does not exist.
+
+    Django's parser answers None for text that is not shaped like a date-time but raises for
+    one that is shaped like it and impossible (February 30th, hour 24, an offset of +25:00,
+    year 0); an offset can also push a moment past the last year Python counts (9999).
+    """
+    try:
+        moment = parse_datetime(str(raw)) if raw else None
+        if moment is not None:
+            moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
+        moment = None
+    if moment is None:
+        raise invalid_filter(f"{raw!r} is not an ISO 8601 date-time for {spelled!r}.")
+    return moment
 
 
 def compile_user_filter(text: str) -> CompiledFilter:
