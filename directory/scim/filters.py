@@ -11,6 +11,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import reduce
+from operator import and_, or_
 
 from django.db.models import Q
 from django.utils.dateparse import parse_datetime
@@ -101,6 +103,41 @@ def parse_filter_ast(text: str) -> ast.AST:
         raise invalid_filter(f"The filter {text!r} is not valid SCIM filter syntax ({exc}).") from None
 
 
+def or_of_ands(node: ast.LogExpr) -> list[list[ast.AST]]:
+    """A chain of ``and``/``or`` as the ``or`` of ``and`` groups, so ``and`` binds tighter.
+
+    scim2-filter-parser gives ``and`` and ``or`` the same precedence, so it reads
+    ``a or b and c`` as ``(a or b) and c``; RFC 7644 3.4.2.2 reads it as ``a or (b and c)``.
+    In its tree a parenthesised group is a ``Filter`` around a ``Filter``, while a link of an
+    unbracketed chain is a single ``Filter`` around a ``LogExpr``: the chain is flattened
+    through the latter only, and regrouped.
+    """
+    operands, operators = _chain(node)
+    groups = [[operands[0]]]
+    for op, operand in zip(operators, operands[1:], strict=True):
+        if op == "and":
+            groups[-1].append(operand)
+        else:
+            groups.append([operand])
+    return groups
+
+
+def _chain(node: ast.LogExpr) -> tuple[list[ast.AST], list[str]]:
+    operands: list[ast.AST] = []
+    operators: list[str] = []
+    for index, side in enumerate((node.expr1, node.expr2)):
+        if index:
+            operators.append(node.op.lower())
+        linked = isinstance(side, ast.Filter) and not side.negated and side.namespace is None
+        if linked and isinstance(side.expr, ast.LogExpr):
+            inner_operands, inner_operators = _chain(side.expr)
+            operands += inner_operands
+            operators += inner_operators
+        else:
+            operands.append(side)
+    return operands, operators
+
+
 @dataclass
 class CompiledFilter:
     q: Q
@@ -126,9 +163,13 @@ class FilterCompiler:
             q = self.visit(node.expr, inner_namespace)
             return ~q if node.negated else q
         if isinstance(node, ast.LogExpr):
-            left = self.visit(node.expr1, namespace)
-            right = self.visit(node.expr2, namespace)
-            return left & right if node.op.lower() == "and" else left | right
+            return reduce(
+                or_,
+                (
+                    reduce(and_, (self.visit(term, namespace) for term in terms))
+                    for terms in or_of_ands(node)
+                ),
+            )
         if isinstance(node, ast.AttrExpr):
             return self.visit_comparison(node, namespace)
         raise invalid_filter(f"Unsupported filter expression {node!r}.")

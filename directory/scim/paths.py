@@ -11,6 +11,7 @@ from scim2_filter_parser.lexer import SCIMLexer
 from scim2_filter_parser.parser import SCIMParser
 
 from directory.scim.attributes import split_attribute_path
+from directory.scim.filters import or_of_ands
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,9 @@ def element_matches(element: dict, node: ast.AST) -> bool:
         result = element_matches(element, node.expr)
         return not result if node.negated else result
     if isinstance(node, ast.LogExpr):
-        if node.op.lower() == "and":
-            return element_matches(element, node.expr1) and element_matches(element, node.expr2)
-        return element_matches(element, node.expr1) or element_matches(element, node.expr2)
+        return any(
+            all(element_matches(element, term) for term in terms) for terms in or_of_ands(node)
+        )
     if isinstance(node, ast.AttrExpr):
         name = node.attr_path.attr_name
         if not isinstance(name, str):
