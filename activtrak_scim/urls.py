@@ -8,7 +8,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import include, path, re_path
 
 from directory.apis import AgentCheckInView
-from directory.scim.http import DATABASE_RETRY_AFTER_SECONDS
+from directory.errors import DATABASE_RETRY_AFTER_SECONDS
 from integrations.views import SignInView
 
 

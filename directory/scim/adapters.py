@@ -18,8 +18,8 @@ from directory import services
 from directory.errors import DirectoryError
 from directory.models import DirectoryUser, Group
 from directory.scim.attributes import AttributeSelection
+from directory.scim.http import as_scim_error
 from directory.scim.paths import PatchPath, element_matches, equality_template, parse_patch_path
-from directory.scim.rows import group_member_values, user_email_values, user_group_values
 from directory.scim.schema import (
     ENTERPRISE_ATTRIBUTES,
     ENTERPRISE_SCHEMA,
@@ -31,6 +31,7 @@ from directory.scim.schema import (
     base_url,
     canonical,
 )
+from directory.sql import group_member_values, user_email_values, user_group_values
 
 MAX_MULTI_VALUES = 50
 
@@ -788,9 +789,3 @@ class GroupAdapter(ScimAdapterMixin, SCIMGroup):
             self._set_external_id("")
         elif attribute == "displayName":
             raise BadRequestError("displayName is required and cannot be removed.", scim_type="mutability")
-
-
-def as_scim_error(exc: DirectoryError) -> BadRequestError:
-    error = BadRequestError(exc.detail, scim_type=exc.scim_type)
-    error.status = exc.status
-    return error

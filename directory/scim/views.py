@@ -19,7 +19,6 @@ from directory.scim.adapters import GroupAdapter, UserAdapter
 from directory.scim.attributes import apply_selection, attribute_selection
 from directory.scim.filters import compile_group_filter, compile_user_filter
 from directory.scim.http import ScimError, ScimView, client_ip, parse_json_body, scim_response
-from directory.scim.rows import group_member_values, in_id_order, user_page_values
 from directory.scim.schema import (
     GROUP_SCHEMA,
     LIST_RESPONSE,
@@ -28,6 +27,7 @@ from directory.scim.schema import (
     USER_SCHEMA,
 )
 from directory.scim.sorting import sort_field
+from directory.sql import group_member_values, in_id_order, user_page_values
 from integrations.services import event_record
 
 
