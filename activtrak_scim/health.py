@@ -13,7 +13,7 @@ from django.db import Error as DatabaseError
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from directory.scim.http import DATABASE_RETRY_AFTER_SECONDS
+from directory.errors import DATABASE_RETRY_AFTER_SECONDS
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -4,14 +4,14 @@ import uuid
 
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Max, OuterRef, Subquery
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.functional import cached_property
 
 from directory import agent_services, services
-from directory.errors import DirectoryError
+from directory.errors import DirectoryError, ErrorKind
 from directory.expressions import count_subquery
 from directory.models import (
     Account,
@@ -25,6 +25,7 @@ from directory.models import (
     LiveUserTally,
     UserEmail,
 )
+from directory.sql import estimated_row_count
 
 
 class EstimatedCountPaginator(Paginator):
@@ -36,15 +37,10 @@ class EstimatedCountPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         query = getattr(self.object_list, "query", None)
-        if query is not None and not query.where and connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
-                    [self.object_list.model._meta.db_table],
-                )
-                row = cursor.fetchone()
-            if row and row[0] >= self.EXACT_BELOW:
-                return row[0]
+        if query is not None and not query.where:
+            estimate = estimated_row_count(self.object_list.model._meta.db_table)
+            if estimate is not None and estimate >= self.EXACT_BELOW:
+                return estimate
         return super().count
 
 
@@ -311,7 +307,7 @@ class AgentAdmin(ExactIdSearch, BigTableAdmin):
                 primary=agents[0], others=agents[1:], across_users=confirmed
             )
         except DirectoryError as exc:
-            if exc.scim_type != "confirm":
+            if exc.kind is not ErrorKind.NEEDS_CONFIRMATION:
                 self.message_user(request, exc.detail, messages.ERROR)
                 return None
             return TemplateResponse(

@@ -13,7 +13,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 
-from directory.errors import DirectoryError
+from directory.errors import DirectoryError, ErrorKind
 from directory.models import Account, AccountDomain, Agent, DirectoryUser, UserEmail
 
 
@@ -211,7 +211,7 @@ def agents_merge(*, primary: Agent, others: list[Agent], across_users: bool = Fa
     if not across_users and any(a.user_id != primary.user_id for a in locked):
         raise DirectoryError(
             "These agents belong to different users; confirm to merge them anyway.",
-            scim_type="confirm",
+            kind=ErrorKind.NEEDS_CONFIRMATION,
         )
     Agent.objects.filter(merged_into_id__in=ids).update(merged_into=primary)
     return Agent.objects.filter(pk__in=ids).update(merged_into=primary)

@@ -13,8 +13,7 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from directory.agent_services import agent_check_in
-from directory.errors import DirectoryError
-from directory.scim.http import DATABASE_RETRY_AFTER_SECONDS
+from directory.errors import DATABASE_RETRY_AFTER_SECONDS, DirectoryError
 from integrations.models import AgentKey
 from integrations.services import KeyRefused, key_authenticate
 

@@ -1,14 +1,29 @@
 from __future__ import annotations
 
+from enum import StrEnum
 
-class DirectoryError(Exception):
-    """A rule of the directory was broken; the SCIM layer and the UI turn it into their errors.
 
-    ``scim_type`` is the RFC 7644 scimType (uniqueness, invalidValue, mutability, ...).
+class ErrorKind(StrEnum):
+    """What sort of rule a :class:`DirectoryError` reports, for callers that answer differently.
+
+    The SCIM API maps kinds to RFC 7644 scimTypes (``directory/scim/http.py``); the pages put
+    an error with a kind on the field it names.
     """
 
-    def __init__(self, detail: str, *, scim_type: str | None = None, status: int = 400) -> None:
+    INVALID = "invalid"  # a value breaks a rule of its own (too long, wrong type, not ours)
+    CONFLICT = "conflict"  # a value clashes with one that exists (a name taken)
+    NEEDS_CONFIRMATION = "needs_confirmation"  # allowed once the admin confirms
+
+
+# How long a client should wait before retrying when the database is unavailable.
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+class DirectoryError(Exception):
+    """A rule of the directory was broken; the SCIM layer and the UI turn it into their errors."""
+
+    def __init__(self, detail: str, *, kind: ErrorKind | None = None, status: int = 400) -> None:
         super().__init__(detail)
         self.detail = detail
-        self.scim_type = scim_type
+        self.kind = kind
         self.status = status

@@ -8,12 +8,13 @@ from datetime import datetime
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import models, transaction
 from django.db.models import Q
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce, Upper
 from django.utils import timezone
 
+from directory import sql
 from directory.expressions import (
     count_subquery,
     count_where,
@@ -21,7 +22,6 @@ from directory.expressions import (
     sum_subquery,
     totals_subquery,
 )
-from directory.sql import one_of
 
 
 class Account(models.Model):
@@ -106,15 +106,10 @@ class LiveUserTally(models.Model):
     @classmethod
     def total(cls, account: Account) -> int:
         """The account's live users: the same number as counting them, in one small query."""
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT COALESCE(SUM(delta), 0), COUNT(*) FROM {cls._meta.db_table} WHERE account_id = %s",
-                [account.pk],
-            )
-            total, rows = cursor.fetchone()
+        total, rows = sql.tally_sum(account.pk)
         if rows > cls.FOLD_AFTER_ROWS:
             cls.fold(account)
-        return int(total)
+        return total
 
     @classmethod
     def total_of_each(cls) -> Coalesce:
@@ -123,27 +118,8 @@ class LiveUserTally(models.Model):
 
     @classmethod
     def fold(cls, account: Account) -> None:
-        """Replace the account's rows by one row holding their sum.
-
-        The rows deleted are exactly those summed (``RETURNING``), and a reader sees either
-        all of them or the sum, so the total never jumps. On PostgreSQL one folder at a time
-        per account; the others skip, since the rows will still be there.
-        """
-        table = cls._meta.db_table
-        with transaction.atomic(), connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [_TALLY_LOCK, account.pk])
-                if not cursor.fetchone()[0]:
-                    return
-            cursor.execute(f"DELETE FROM {table} WHERE account_id = %s RETURNING delta", [account.pk])
-            total = sum(delta for (delta,) in cursor.fetchall())
-            cursor.execute(
-                f"INSERT INTO {table} (account_id, delta) VALUES (%s, %s)", [account.pk, total]
-            )
-
-
-# The first key of the fold's advisory lock (the second is the account): "tally" in ASCII.
-_TALLY_LOCK = 0x74616C6C
+        """Replace the account's rows by one row holding their sum (see :func:`sql.tally_fold`)."""
+        sql.tally_fold(account.pk)
 
 
 class DirectoryUser(models.Model):
@@ -418,69 +394,13 @@ class Group(models.Model):
 
 class GroupMembershipQuerySet(models.QuerySet):
     def remove_members(self, group: Group, user_ids: Iterable[int]) -> int:
-        """End the memberships of ``user_ids`` in ``group``; returns how many ended.
-
-        One hand-written ``DELETE``: the ORM's delete of 100 members took four times as long
-        (nothing references a membership, so there is nothing for it to collect).
-        """
-        user_ids = list(user_ids)
-        if not user_ids:
-            return 0
-        ids, params = one_of(user_ids)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"DELETE FROM {self.model._meta.db_table} WHERE group_id = %s AND user_id {ids}",
-                [group.pk, *params],
-            )
-            return cursor.rowcount
+        """End the memberships of ``user_ids`` in ``group``; returns how many ended."""
+        return sql.memberships_delete(group.pk, list(user_ids))
 
     def add_missing(self, group: Group, members: dict[int, tuple[str, str]]) -> int:
         """Make each of ``members`` ({user pk: (SCIM id, display)}) a member of ``group``
-        unless it is one already, in the order given; returns how many were added.
-
-        ``INSERT ... ON CONFLICT DO NOTHING``: checking which are members first and then
-        ``bulk_create`` took twice as long, all of it inside the group's lock. On PostgreSQL
-        the members travel as three arrays, so the statement's text is the same for any
-        number of them: the driver re-parsed a 100-row ``VALUES`` list on every PATCH. SQLite
-        takes a ``VALUES`` list per thousand members.
-        """
-        if not members:
-            return 0
-        table = self.model._meta.db_table
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"INSERT INTO {table} (group_id, user_id, user_scim_id, display, created_at)"
-                    " SELECT %s, m.user_id, m.scim_id, m.display, %s FROM unnest(%s::bigint[],"
-                    " %s::uuid[], %s::text[]) WITH ORDINALITY AS m(user_id, scim_id, display, position)"
-                    " ORDER BY m.position ON CONFLICT (group_id, user_id) DO NOTHING RETURNING user_id",
-                    [
-                        group.pk,
-                        timezone.now(),
-                        list(members),
-                        [scim_id for scim_id, _ in members.values()],
-                        [display for _, display in members.values()],
-                    ],
-                )
-                return len(cursor.fetchall())
-        as_stored = self.model._meta.get_field("user_scim_id").get_db_prep_value
-        now = self.model._meta.get_field("created_at").get_db_prep_value(timezone.now(), connection)
-        rows = [
-            (group.pk, user_id, as_stored(uuid.UUID(scim_id), connection), display, now)
-            for user_id, (scim_id, display) in members.items()
-        ]
-        added = 0
-        with connection.cursor() as cursor:
-            for start in range(0, len(rows), 1000):
-                batch = rows[start : start + 1000]
-                cursor.execute(
-                    f"INSERT INTO {table} (group_id, user_id, user_scim_id, display, created_at) VALUES "
-                    + ", ".join(["(%s, %s, %s, %s, %s)"] * len(batch))
-                    + " ON CONFLICT (group_id, user_id) DO NOTHING RETURNING user_id",
-                    [value for row in batch for value in row],
-                )
-                added += len(cursor.fetchall())
-        return added
+        unless it is one already, in the order given; returns how many were added."""
+        return sql.memberships_insert_missing(group.pk, members)
 
 
 class GroupMembership(models.Model):

@@ -14,13 +14,13 @@ import uuid
 from collections.abc import Container, Iterable
 from dataclasses import dataclass
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from directory.agent_services import agents_follow_user_state, agents_match_user
-from directory.errors import DirectoryError
+from directory.errors import DirectoryError, ErrorKind
 from directory.models import DirectoryUser, Group, GroupMembership, UserEmail
-from directory.scim.rows import group_members_by_scim_id, user_email_values
+from directory.sql import group_members_by_scim_id, user_email_values, user_pks_by_scim_id
 
 MAX_NAMED_IN_ERROR = 10
 # How we print ids, and so how Okta sends them back: no parsing needed.
@@ -85,7 +85,7 @@ def user_save(
     if not unchanged_name and _user_name_taken(user):
         raise DirectoryError(
             f"A user with userName {user.user_name!r} already exists.",
-            scim_type="uniqueness",
+            kind=ErrorKind.CONFLICT,
             status=409,
         )
     if emails is not None:
@@ -97,7 +97,7 @@ def user_save(
     except IntegrityError:
         raise DirectoryError(
             f"A user with userName {user.user_name!r} already exists.",
-            scim_type="uniqueness",
+            kind=ErrorKind.CONFLICT,
             status=409,
         ) from None
     renamed = before is None or user.user_name != before.user_name
@@ -186,10 +186,10 @@ def _member_value(item) -> tuple[str, str]:
         value = item
     if not isinstance(value, str) or not value.strip():
         raise DirectoryError(
-            "Each member needs a 'value' holding the user's id.", scim_type="invalidValue"
+            "Each member needs a 'value' holding the user's id.", kind=ErrorKind.INVALID
         )
     if not isinstance(display, str):
-        raise DirectoryError("A member's 'display' must be a string.", scim_type="invalidValue")
+        raise DirectoryError("A member's 'display' must be a string.", kind=ErrorKind.INVALID)
     return value.strip(), display[:320]
 
 
@@ -231,40 +231,16 @@ def _not_users(bad: list[str]) -> DirectoryError:
     named = ", ".join(bad[:MAX_NAMED_IN_ERROR])
     more = f" and {len(bad) - MAX_NAMED_IN_ERROR} more" if len(bad) > MAX_NAMED_IN_ERROR else ""
     return DirectoryError(
-        f"These members are not users of this account: {named}{more}.", scim_type="invalidValue"
+        f"These members are not users of this account: {named}{more}.", kind=ErrorKind.INVALID
     )
 
 
-def _user_pks_by_scim_id(
-    account_id: int, scim_ids: list[str], *, include_deleted: bool
-) -> dict[str, int]:
-    """{canonical SCIM id: primary key} of the account's users among ``scim_ids``.
-
-    On PostgreSQL the ids travel as one comma-separated text parameter (canonical ids hold no
-    commas): 50,000 ``IN`` parameters, or a 50,000-element array, cost more to prepare and send
-    than the lookup itself.
-    """
-    if not scim_ids:
-        return {}
-    if connection.vendor == "postgresql":
-        live = "" if include_deleted else " AND deleted_at IS NULL"
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT scim_id::text, id FROM {DirectoryUser._meta.db_table} "
-                f"WHERE account_id = %s AND scim_id = ANY(string_to_array(%s, ',')::uuid[]){live}",
-                [account_id, ",".join(scim_ids)],
-            )
-            return dict(cursor.fetchall())
-    users = DirectoryUser.objects.filter(account_id=account_id, scim_id__in=scim_ids)
-    if not include_deleted:
-        users = users.filter(deleted_at__isnull=True)
-    return {str(scim_id): pk for scim_id, pk in users.values_list("scim_id", "pk")}
 
 
 def _name_conflict(group: Group) -> DirectoryError:
     return DirectoryError(
         f"A group named {group.display_name!r} already exists.",
-        scim_type="uniqueness",
+        kind=ErrorKind.CONFLICT,
         status=409,
     )
 
@@ -317,7 +293,7 @@ def _set_members(group: Group, members: list) -> MembershipChange:
     current = group_members_by_scim_id(group.pk)
     wanted, spelled, bad = _parse_members(members, known=current)
     new = [key for key in wanted if key not in current]
-    found = _user_pks_by_scim_id(group.account_id, new, include_deleted=False)
+    found = user_pks_by_scim_id(group.account_id, new, include_deleted=False)
     bad.extend(spelled.get(key, key) for key in new if key not in found)
     if bad:
         raise _not_users(bad)
@@ -391,7 +367,7 @@ def group_members_edit(*, group: Group, edits: list[MemberEdit]) -> MembershipCh
             net.pop(key, None)  # a member added again goes to the end, as it would one by one
             net[key] = None if removing else display
     current = group_members_by_scim_id(group.pk) if reset else {}
-    found = _user_pks_by_scim_id(
+    found = user_pks_by_scim_id(
         group.account_id,
         [key for key in added_ids | removed_ids if key not in current],
         include_deleted=False,
@@ -399,7 +375,7 @@ def group_members_edit(*, group: Group, edits: list[MemberEdit]) -> MembershipCh
     bad.extend(spelled.get(key, key) for key in added_ids if key not in current and key not in found)
     gone = [key for key in removed_ids if key not in current and key not in found]
     if gone:  # deleted users may be removed: they are members of nothing
-        deleted = _user_pks_by_scim_id(group.account_id, gone, include_deleted=True)
+        deleted = user_pks_by_scim_id(group.account_id, gone, include_deleted=True)
         bad.extend(spelled.get(key, key) for key in gone if key not in deleted)
     if bad:
         raise _not_users(bad)

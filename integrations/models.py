@@ -6,17 +6,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from functools import cache
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import models, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from directory.models import Account
-from directory.sql import columns as sql_columns
-from directory.sql import from_row
+from directory.sql import api_keys_with_owners
 from integrations import keys
 
 
@@ -105,47 +103,10 @@ class ApiKeyManager(models.Manager):
     def with_owners(self, lookup: str) -> list[ApiKey]:
         """The keys with this lookup prefix, each with its instance and account attached.
 
-        Every SCIM request runs this, so it is one hand-written join: building the same query
-        with ``select_related`` cost the ORM three times the query's own time.
+        Every SCIM request runs this, so it is one hand-written join (``directory/sql.py``):
+        building the same query with ``select_related`` cost the ORM more than the query.
         """
-        with connection.cursor() as cursor:
-            cursor.execute(_key_with_owners_sql(), [lookup])
-            rows = cursor.fetchall()
-        found = []
-        for row in rows:
-            api_key, instance, account = (
-                from_row(model, row[start:end]) for model, start, end in _key_owner_slices()
-            )
-            instance.account = account
-            api_key.instance = instance
-            found.append(api_key)
-        return found
-
-
-def _key_owner_models() -> list[tuple[type[models.Model], str]]:
-    return [(ApiKey, "k"), (IntegrationInstance, "i"), (Account, "a")]
-
-
-@cache
-def _key_owner_slices() -> list[tuple[type[models.Model], int, int]]:
-    slices, start = [], 0
-    for model, _ in _key_owner_models():
-        end = start + len(model._meta.concrete_fields)
-        slices.append((model, start, end))
-        start = end
-    return slices
-
-
-@cache
-def _key_with_owners_sql() -> str:
-    quote = connection.ops.quote_name
-    selected = ", ".join(sql_columns(model, alias) for model, alias in _key_owner_models())
-    return (
-        f"SELECT {selected} FROM {quote(ApiKey._meta.db_table)} k"
-        f" JOIN {quote(IntegrationInstance._meta.db_table)} i ON i.id = k.instance_id"
-        f" JOIN {quote(Account._meta.db_table)} a ON a.id = i.account_id"
-        " WHERE k.lookup = %s"
-    )
+        return api_keys_with_owners(lookup)
 
 
 class ApiKey(HashedKey):

@@ -9,7 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from directory.errors import DirectoryError
+from directory.errors import DirectoryError, ErrorKind
 from directory.models import Account
 from integrations import keys
 from integrations.models import (
@@ -27,11 +27,11 @@ INSTANCE_NAME_MAX_LENGTH = 100
 def clean_instance_name(name: str) -> str:
     name = " ".join((name or "").split())
     if not name:
-        raise DirectoryError("Enter a name for the API key.", scim_type="invalidValue")
+        raise DirectoryError("Enter a name for the API key.", kind=ErrorKind.INVALID)
     if len(name) > INSTANCE_NAME_MAX_LENGTH:
         raise DirectoryError(
             f"The name can be at most {INSTANCE_NAME_MAX_LENGTH} characters.",
-            scim_type="invalidValue",
+            kind=ErrorKind.INVALID,
         )
     return name
 
@@ -55,7 +55,7 @@ def instance_create(
     if IntegrationInstance.objects.filter(
         account=account, name__iexact=name, deleted_at__isnull=True
     ).exists():
-        raise DirectoryError(f"An API key named {name!r} already exists.", scim_type="uniqueness")
+        raise DirectoryError(f"An API key named {name!r} already exists.", kind=ErrorKind.CONFLICT)
     try:
         with transaction.atomic():
             instance = IntegrationInstance.objects.create(
@@ -63,7 +63,7 @@ def instance_create(
             )
     except IntegrityError:
         raise DirectoryError(
-            f"An API key named {name!r} already exists.", scim_type="uniqueness"
+            f"An API key named {name!r} already exists.", kind=ErrorKind.CONFLICT
         ) from None
     _, plaintext = _api_key_add(instance=instance, created_by=created_by, key=key)
     return instance, plaintext
@@ -126,7 +126,7 @@ def api_key_rotate(
         raise DirectoryError("This instance was deleted.", status=404)
     if overlap < timedelta(0) or overlap > timedelta(hours=MAX_ROTATION_OVERLAP_HOURS):
         raise DirectoryError(
-            f"The overlap can be 0 to {MAX_ROTATION_OVERLAP_HOURS} hours.", scim_type="invalidValue"
+            f"The overlap can be 0 to {MAX_ROTATION_OVERLAP_HOURS} hours.", kind=ErrorKind.INVALID
         )
     # Two admins rotating at once would both replace the same key: the second waits here and
     # then finds the first one's new key current.
@@ -303,14 +303,14 @@ def instance_rename(*, instance: IntegrationInstance, name: str) -> IntegrationI
         account_id=instance.account_id, name__iexact=name, deleted_at__isnull=True
     ).exclude(pk=instance.pk)
     if clash.exists():
-        raise DirectoryError(f"An API key named {name!r} already exists.", scim_type="uniqueness")
+        raise DirectoryError(f"An API key named {name!r} already exists.", kind=ErrorKind.CONFLICT)
     instance.name = name
     try:
         with transaction.atomic():
             instance.save(update_fields=["name"])
     except IntegrityError:
         raise DirectoryError(
-            f"An API key named {name!r} already exists.", scim_type="uniqueness"
+            f"An API key named {name!r} already exists.", kind=ErrorKind.CONFLICT
         ) from None
     return instance
 

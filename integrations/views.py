@@ -27,7 +27,7 @@ from django.views.decorators.http import require_http_methods
 
 from directory.access import account_admin_required
 from directory.errors import DirectoryError
-from directory.scim.schema import base_url
+from directory.scim import base_url
 from integrations.forms import (
     ActivityFilterForm,
     ConfirmForm,
@@ -132,7 +132,7 @@ def instance_new(request: HttpRequest, kind: str) -> HttpResponse:
                     key=form.cleaned_data["key"],
                 )
             except DirectoryError as exc:
-                form.add_error("name" if exc.scim_type else None, exc.detail)
+                form.add_error("name" if exc.kind else None, exc.detail)
             except IntegrityError:
                 # The same key posted twice at once (a double submit): the first one won.
                 form.add_error(None, "This key was saved already.")

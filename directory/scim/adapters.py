@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 from django_scim.exceptions import BadRequestError
 
-from directory.errors import DirectoryError
-from directory.scim.query import AttributeSelection
+from directory.scim.attributes import AttributeSelection
 from directory.scim.schema import base_url
 from directory.scim.validation import attribute
 
@@ -24,12 +23,6 @@ def isoformat(moment) -> str:
 
 def version_of(obj) -> str:
     return f'W/"{int(obj.last_modified_at.timestamp() * 1_000_000):x}"'
-
-
-def as_scim_error(exc: DirectoryError) -> BadRequestError:
-    error = BadRequestError(exc.detail, scim_type=exc.scim_type)
-    error.status = exc.status
-    return error
 
 
 @dataclass(frozen=True)

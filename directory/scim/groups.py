@@ -17,12 +17,14 @@ from scim2_filter_parser import ast
 from directory import services
 from directory.errors import DirectoryError
 from directory.models import Group
-from directory.scim.adapters import Action, ScimAdapterMixin, as_scim_error
+from directory.scim.adapters import Action, ScimAdapterMixin
+from directory.scim.attributes import AttributeSelection
+from directory.scim.http import as_scim_error
 from directory.scim.patch import Operation
-from directory.scim.query import AttributeSelection, PatchPath
-from directory.scim.rows import group_member_values
+from directory.scim.paths import PatchPath
 from directory.scim.schema import GROUP_SCHEMA, base_url, canonical
 from directory.scim.validation import attribute, has_attribute, invalid_value, string_value
+from directory.sql import group_member_values
 
 
 @dataclass

@@ -25,8 +25,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django_scim.exceptions import BadRequestError, SCIMException
 
-from directory.errors import DirectoryError
-from directory.scim.adapters import as_scim_error
+from directory.errors import DATABASE_RETRY_AFTER_SECONDS, DirectoryError, ErrorKind
 from directory.scim.auth import AuthenticationFailed, authenticate
 from directory.scim.schema import (
     ERROR_SCHEMA,
@@ -39,7 +38,6 @@ logger = logging.getLogger(__name__)
 
 SCIM_CONTENT_TYPE = "application/scim+json"
 JSON_CONTENT_TYPES = {"application/scim+json", "application/json"}
-DATABASE_RETRY_AFTER_SECONDS = 5
 MAX_JSON_DEPTH = 32
 
 
@@ -49,6 +47,17 @@ class ScimError(SCIMException):
     def __init__(self, detail: str, *, status: int, scim_type: str | None = None, headers=None):
         super().__init__(detail, status=status, scim_type=scim_type)
         self.headers = headers or {}
+
+
+# The RFC 7644 scimType of each kind of directory rule; a kind not listed has none.
+SCIM_TYPES = {ErrorKind.INVALID: "invalidValue", ErrorKind.CONFLICT: "uniqueness"}
+
+
+def as_scim_error(exc: DirectoryError) -> SCIMException:
+    """A broken directory rule as the SCIM error that reports it, with its status."""
+    error = BadRequestError(exc.detail, scim_type=SCIM_TYPES.get(exc.kind))
+    error.status = exc.status
+    return error
 
 
 def scim_response(document: dict | None, status: int = 200, headers=None) -> HttpResponse:

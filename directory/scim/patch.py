@@ -15,7 +15,7 @@ from django.conf import settings
 from django_scim.exceptions import BadRequestError
 from scim2_filter_parser import ast
 
-from directory.scim.query import PatchPath, element_matches, equality_template, parse_patch_path
+from directory.scim.paths import PatchPath, element_matches, equality_template, parse_patch_path
 from directory.scim.schema import (
     ENTERPRISE_ATTRIBUTES,
     ENTERPRISE_SCHEMA,

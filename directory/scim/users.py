@@ -13,10 +13,10 @@ from django_scim.adapters import SCIMUser
 from directory import services
 from directory.errors import DirectoryError
 from directory.models import DirectoryUser
-from directory.scim.adapters import Action, ScimAdapterMixin, as_scim_error
+from directory.scim.adapters import Action, ScimAdapterMixin
+from directory.scim.attributes import AttributeSelection
+from directory.scim.http import as_scim_error
 from directory.scim.patch import Operation, UserDocumentPatch
-from directory.scim.query import AttributeSelection
-from directory.scim.rows import user_email_values, user_group_values
 from directory.scim.schema import (
     ENTERPRISE_SCHEMA,
     USER_OTHER_MULTI_VALUED,
@@ -32,6 +32,7 @@ from directory.scim.validation import (
     multi_valued,
     string_value,
 )
+from directory.sql import user_email_values, user_group_values
 
 
 @dataclass

@@ -15,17 +15,11 @@ from django.http import HttpRequest, HttpResponse
 from django_scim.exceptions import BadRequestError, NotFoundError
 
 from directory.models import DirectoryUser, Group, GroupMembership, LiveUserTally
+from directory.scim.attributes import apply_selection, attribute_selection
+from directory.scim.filters import compile_group_filter, compile_user_filter
 from directory.scim.groups import GroupAdapter, GroupValues
 from directory.scim.http import ScimError, ScimView, client_ip, parse_json_body, scim_response
 from directory.scim.patch import parse_operations
-from directory.scim.query import (
-    apply_selection,
-    attribute_selection,
-    compile_group_filter,
-    compile_user_filter,
-    sort_field,
-)
-from directory.scim.rows import group_member_values, in_id_order, user_page_values
 from directory.scim.schema import (
     GROUP_SCHEMA,
     LIST_RESPONSE,
@@ -33,7 +27,9 @@ from directory.scim.schema import (
     SEARCH_REQUEST,
     USER_SCHEMA,
 )
+from directory.scim.sorting import sort_field
 from directory.scim.users import UserAdapter, UserValues
+from directory.sql import group_member_values, in_id_order, user_page_values
 from integrations.services import event_record
 
 

@@ -257,7 +257,7 @@ def test_three_big_patches_at_once_leave_the_workers_free(two_workers, acme, acm
 ])
 def test_the_direct_reading_of_a_member_path_equals_the_parsers(text):
     from directory.scim.patch import _parse_path
-    from directory.scim.query import parse_patch_path
+    from directory.scim.paths import parse_patch_path
     from directory.scim.schema import GROUP_SCHEMA
 
     direct, parsed = _parse_path(text, GROUP_SCHEMA), parse_patch_path(text, GROUP_SCHEMA)

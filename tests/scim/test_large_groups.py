@@ -59,7 +59,7 @@ def test_members_are_read_from_the_listing_index_alone(acme):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from directory.scim.rows import group_member_values, group_members_by_scim_id
+    from directory.sql import group_member_values, group_members_by_scim_id
 
     groups = make_groups(acme, make_users(acme, 30), 2)
     with CaptureQueriesContext(connection) as reads:

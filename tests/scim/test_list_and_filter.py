@@ -38,6 +38,9 @@ def names(response) -> list[str]:
         ('active eq true and title eq "engineer"', ["ann@acme.example"]),
         ('title eq "Manager" or name.givenName eq "cat"', ["Bob@acme.example", "cat@other.example"]),
         ('not (title eq "Engineer")', ["Bob@acme.example"]),
+        # and binds tighter than or (RFC 7644 3.4.2.2)
+        ('title eq "Manager" or title eq "Engineer" and active eq false', ["Bob@acme.example", "cat@other.example"]),
+        ('(title eq "Manager" or title eq "Engineer") and active eq false', ["cat@other.example"]),
         ('emails.value eq "CAT@other.example"', ["cat@other.example"]),
         ('emails[type eq "work" and value co "ann"]', ["ann@acme.example"]),
         ('emails[type eq "work"].value eq "bob@acme.example"', ["Bob@acme.example"]),

@@ -1,0 +1,284 @@
+"""SCIM filters: parse with scim2-filter-parser and translate, strictly, into a Django ``Q``.
+
+An attribute or operator we cannot answer is a 400 invalidFilter that names it, never dropped
+(the library's own transpilers drop unknown attributes, which widens results). A value that
+cannot be compared with its attribute (an impossible date, a boolean that is not true/false)
+is a 400 as well.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import reduce
+from operator import and_, or_
+
+from django.db.models import Q
+from django.utils.dateparse import parse_datetime
+from django_scim.exceptions import BadRequestError
+from scim2_filter_parser import ast
+from scim2_filter_parser.lexer import SCIMLexer
+from scim2_filter_parser.parser import SCIMParser
+
+from directory.scim.schema import (
+    ENTERPRISE_SCHEMA,
+    GROUP_SCHEMA,
+    USER_SCHEMA,
+    canonical,
+)
+
+MAX_FILTER_LENGTH = 2000
+
+
+def invalid_filter(detail: str) -> BadRequestError:
+    return BadRequestError(detail, scim_type="invalidFilter")
+
+
+@dataclass(frozen=True)
+class Field:
+    """How one filterable SCIM attribute maps onto the database."""
+
+    lookup: str
+    kind: str  # "ci" (case-insensitive text), "text", "uuid", "bool", "datetime", "json_ci"
+    multi: bool = False  # reached through a to-many relation: the query needs DISTINCT
+
+
+USER_FIELDS: dict[tuple[str, str | None, str], Field] = {
+    ("userName", None, USER_SCHEMA): Field("user_name", "ci"),
+    ("externalId", None, USER_SCHEMA): Field("external_id", "text"),
+    ("id", None, USER_SCHEMA): Field("scim_id", "uuid"),
+    ("displayName", None, USER_SCHEMA): Field("display_name", "ci"),
+    ("nickName", None, USER_SCHEMA): Field("nick_name", "ci"),
+    ("title", None, USER_SCHEMA): Field("title", "ci"),
+    ("userType", None, USER_SCHEMA): Field("user_type", "ci"),
+    ("locale", None, USER_SCHEMA): Field("locale", "ci"),
+    ("preferredLanguage", None, USER_SCHEMA): Field("preferred_language", "ci"),
+    ("timezone", None, USER_SCHEMA): Field("time_zone", "ci"),
+    ("active", None, USER_SCHEMA): Field("is_active", "bool"),
+    ("name", "givenName", USER_SCHEMA): Field("given_name", "ci"),
+    ("name", "familyName", USER_SCHEMA): Field("family_name", "ci"),
+    ("name", "middleName", USER_SCHEMA): Field("middle_name", "ci"),
+    ("name", "formatted", USER_SCHEMA): Field("formatted_name", "ci"),
+    ("emails", None, USER_SCHEMA): Field("email_rows__value", "ci", multi=True),
+    ("emails", "value", USER_SCHEMA): Field("email_rows__value", "ci", multi=True),
+    ("emails", "type", USER_SCHEMA): Field("email_rows__type", "ci", multi=True),
+    ("emails", "primary", USER_SCHEMA): Field("email_rows__is_primary", "bool", multi=True),
+    ("groups", None, USER_SCHEMA): Field("memberships__group__scim_id", "uuid", multi=True),
+    ("groups", "value", USER_SCHEMA): Field("memberships__group__scim_id", "uuid", multi=True),
+    ("meta", "created", USER_SCHEMA): Field("created_at", "datetime"),
+    ("meta", "lastModified", USER_SCHEMA): Field("last_modified_at", "datetime"),
+    ("employeeNumber", None, ENTERPRISE_SCHEMA): Field("enterprise__employeeNumber", "json_ci"),
+    ("costCenter", None, ENTERPRISE_SCHEMA): Field("enterprise__costCenter", "json_ci"),
+    ("organization", None, ENTERPRISE_SCHEMA): Field("enterprise__organization", "json_ci"),
+    ("division", None, ENTERPRISE_SCHEMA): Field("enterprise__division", "json_ci"),
+    ("department", None, ENTERPRISE_SCHEMA): Field("enterprise__department", "json_ci"),
+    ("manager", "value", ENTERPRISE_SCHEMA): Field("enterprise__manager__value", "json_ci"),
+}
+
+GROUP_FIELDS: dict[tuple[str, str | None, str], Field] = {
+    ("displayName", None, GROUP_SCHEMA): Field("display_name", "ci"),
+    ("externalId", None, GROUP_SCHEMA): Field("external_id", "text"),
+    ("id", None, GROUP_SCHEMA): Field("scim_id", "uuid"),
+    ("members", None, GROUP_SCHEMA): Field("memberships__user__scim_id", "uuid", multi=True),
+    ("members", "value", GROUP_SCHEMA): Field("memberships__user__scim_id", "uuid", multi=True),
+    ("meta", "created", GROUP_SCHEMA): Field("created_at", "datetime"),
+    ("meta", "lastModified", GROUP_SCHEMA): Field("last_modified_at", "datetime"),
+}
+
+_TEXT_LOOKUPS = {
+    "ci": {"eq": "uexact", "co": "icontains", "sw": "istartswith", "ew": "iendswith"},
+    "json_ci": {"eq": "iexact", "co": "icontains", "sw": "istartswith", "ew": "iendswith"},
+    "text": {"eq": "exact", "co": "contains", "sw": "startswith", "ew": "endswith"},
+}
+_ORDER_LOOKUPS = {"gt": "gt", "ge": "gte", "lt": "lt", "le": "lte"}
+
+
+def parse_filter_ast(text: str) -> ast.AST:
+    if len(text) > MAX_FILTER_LENGTH:
+        raise invalid_filter(f"The filter is longer than {MAX_FILTER_LENGTH} characters.")
+    try:
+        return SCIMParser().parse(SCIMLexer().tokenize(text))
+    except Exception as exc:  # the parser raises bare Exceptions and SCIMParserError alike
+        raise invalid_filter(f"The filter {text!r} is not valid SCIM filter syntax ({exc}).") from None
+
+
+def or_of_ands(node: ast.LogExpr) -> list[list[ast.AST]]:
+    """A chain of ``and``/``or`` as the ``or`` of ``and`` groups, so ``and`` binds tighter.
+
+    scim2-filter-parser gives ``and`` and ``or`` the same precedence, so it reads
+    ``a or b and c`` as ``(a or b) and c``; RFC 7644 3.4.2.2 reads it as ``a or (b and c)``.
+    In its tree a parenthesised group is a ``Filter`` around a ``Filter``, while a link of an
+    unbracketed chain is a single ``Filter`` around a ``LogExpr``: the chain is flattened
+    through the latter only, and regrouped.
+    """
+    operands, operators = _chain(node)
+    groups = [[operands[0]]]
+    for op, operand in zip(operators, operands[1:], strict=True):
+        if op == "and":
+            groups[-1].append(operand)
+        else:
+            groups.append([operand])
+    return groups
+
+
+def _chain(node: ast.LogExpr) -> tuple[list[ast.AST], list[str]]:
+    operands: list[ast.AST] = []
+    operators: list[str] = []
+    for index, side in enumerate((node.expr1, node.expr2)):
+        if index:
+            operators.append(node.op.lower())
+        linked = isinstance(side, ast.Filter) and not side.negated and side.namespace is None
+        if linked and isinstance(side.expr, ast.LogExpr):
+            inner_operands, inner_operators = _chain(side.expr)
+            operands += inner_operands
+            operators += inner_operators
+        else:
+            operands.append(side)
+    return operands, operators
+
+
+@dataclass
+class CompiledFilter:
+    q: Q
+    needs_distinct: bool
+
+
+class FilterCompiler:
+    """Compile a parsed SCIM filter into a Q for one resource type."""
+
+    def __init__(self, schema: str, fields: dict[tuple[str, str | None, str], Field]) -> None:
+        self.schema = schema
+        self.fields = fields
+        self.needs_distinct = False
+
+    def compile(self, text: str) -> CompiledFilter:
+        tree = parse_filter_ast(text)
+        q = self.visit(tree, namespace=None)
+        return CompiledFilter(q=q, needs_distinct=self.needs_distinct)
+
+    def visit(self, node: ast.AST, namespace: ast.AttrPath | None) -> Q:
+        if isinstance(node, ast.Filter):
+            inner_namespace = node.namespace if node.namespace is not None else namespace
+            q = self.visit(node.expr, inner_namespace)
+            return ~q if node.negated else q
+        if isinstance(node, ast.LogExpr):
+            return reduce(
+                or_,
+                (
+                    reduce(and_, (self.visit(term, namespace) for term in terms))
+                    for terms in or_of_ands(node)
+                ),
+            )
+        if isinstance(node, ast.AttrExpr):
+            return self.visit_comparison(node, namespace)
+        raise invalid_filter(f"Unsupported filter expression {node!r}.")
+
+    def visit_comparison(self, node: ast.AttrExpr, namespace: ast.AttrPath | None) -> Q:
+        path = node.attr_path
+        if isinstance(path.attr_name, ast.Filter):
+            # emails[type eq "work"].value eq "x": the bracket filter AND the comparison,
+            # both on the same element of the multi-valued attribute.
+            value_filter = path.attr_name
+            outer = value_filter.namespace
+            bracket = self.visit(value_filter.expr, ast.AttrPath(outer.attr_name, None, outer.uri))
+            compared = ast.AttrPath(outer.attr_name, outer.sub_attr, outer.uri)
+            return bracket & self.comparison(compared, node.value, node.comp_value)
+        if namespace is not None:
+            path = ast.AttrPath(
+                namespace.attr_name, ast.SubAttr(path.attr_name), path.uri or namespace.uri
+            )
+        return self.comparison(path, node.value, node.comp_value)
+
+    def resolve(self, path: ast.AttrPath) -> tuple[Field, str]:
+        schema = path.uri or self.schema
+        name = path.attr_name
+        sub = path.sub_attr.value if path.sub_attr is not None else None
+        spelled = name + (f".{sub}" if sub else "")
+        try:
+            names = canonical(schema, name, sub)
+        except KeyError:
+            raise invalid_filter(f"Filtering on schema {schema!r} is not supported.") from None
+        field = self.fields.get((*names, schema)) if names else None
+        if field is None:
+            raise invalid_filter(f"Filtering on attribute {spelled!r} is not supported.")
+        return field, spelled
+
+    def comparison(self, path: ast.AttrPath, operator: str, comp_value) -> Q:
+        field, spelled = self.resolve(path)
+        if field.multi:
+            self.needs_distinct = True
+        operator = operator.lower()
+        if operator == "pr":
+            return self.present(field)
+        raw = comp_value.value if comp_value is not None else None
+        if raw == "null" and operator in ("eq", "ne"):
+            present = self.present(field)
+            return present if operator == "ne" else ~present
+        q = self.compare(field, spelled, operator, raw)
+        return ~q if operator == "ne" else q
+
+    @staticmethod
+    def present(field: Field) -> Q:
+        if field.kind in ("ci", "text"):
+            return Q(**{f"{field.lookup}__isnull": False}) & ~Q(**{field.lookup: ""})
+        return Q(**{f"{field.lookup}__isnull": False})
+
+    def compare(self, field: Field, spelled: str, operator: str, raw: str | None) -> Q:
+        kind = field.kind
+        if kind in _TEXT_LOOKUPS:
+            if operator in ("eq", "ne"):
+                lookup = _TEXT_LOOKUPS[kind]["eq"]
+            elif operator in _TEXT_LOOKUPS[kind]:
+                lookup = _TEXT_LOOKUPS[kind][operator]
+            elif operator in _ORDER_LOOKUPS and kind == "ci":
+                return Q(**{f"{field.lookup}__upper__{_ORDER_LOOKUPS[operator]}": (raw or "").upper()})
+            elif operator in _ORDER_LOOKUPS and kind == "text":
+                lookup = _ORDER_LOOKUPS[operator]
+            else:
+                raise invalid_filter(f"Operator {operator!r} is not supported on {spelled!r}.")
+            return Q(**{f"{field.lookup}__{lookup}": raw or ""})
+        if kind == "bool":
+            if operator not in ("eq", "ne") or raw not in ("true", "false"):
+                raise invalid_filter(f"{spelled!r} is compared only with eq/ne true or false.")
+            return Q(**{field.lookup: raw == "true"})
+        if kind == "uuid":
+            if operator not in ("eq", "ne"):
+                raise invalid_filter(f"{spelled!r} supports only the eq, ne and pr operators.")
+            try:
+                value = uuid.UUID(str(raw))
+            except ValueError:
+                return Q(pk__in=[])  # not one of our ids, so nothing matches
+            return Q(**{field.lookup: value})
+        if kind == "datetime":
+            lookup = "exact" if operator in ("eq", "ne") else _ORDER_LOOKUPS.get(operator)
+            if lookup is None:
+                raise invalid_filter(f"Operator {operator!r} is not supported on {spelled!r}.")
+            return Q(**{f"{field.lookup}__{lookup}": parse_moment(raw, spelled)})
+        raise invalid_filter(f"Filtering on {spelled!r} is not supported.")
+
+
+def parse_moment(raw: str | None, spelled: str) -> datetime:
+    """A filter's date-time in UTC, or a 400 for one that does not exist.
+
+    Django's parser answers None for text that is not shaped like a date-time but raises for
+    one that is shaped like it and impossible (February 30th, hour 24, an offset of +25:00,
+    year 0); an offset can also push a moment past the last year Python counts (9999).
+    """
+    try:
+        moment = parse_datetime(str(raw)) if raw else None
+        if moment is not None:
+            moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
+        moment = None
+    if moment is None:
+        raise invalid_filter(f"{raw!r} is not an ISO 8601 date-time for {spelled!r}.")
+    return moment
+
+
+def compile_user_filter(text: str) -> CompiledFilter:
+    return FilterCompiler(USER_SCHEMA, USER_FIELDS).compile(text)
+
+
+def compile_group_filter(text: str) -> CompiledFilter:
+    return FilterCompiler(GROUP_SCHEMA, GROUP_FIELDS).compile(text)

@@ -1,0 +1,180 @@
+"""Each hand-written statement in directory/sql.py gives the plain ORM's answer on the same data."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.db.models import Sum
+from django.utils import timezone
+
+from directory import sql
+from directory.models import DirectoryUser, Group, GroupMembership, LiveUserTally, UserEmail
+from integrations.keys import parse_key
+from integrations.models import ApiKey
+
+
+@pytest.fixture
+def directory(acme, globex):
+    """Two accounts with users, addresses (some users several, some none), groups and
+    memberships made in an order that differs from the ids', and a tombstoned user."""
+    users = {}
+    for account in (acme, globex):
+        made = DirectoryUser.objects.bulk_create(
+            DirectoryUser(account=account, user_name=f"u{i}@{account.slug}.example") for i in range(8)
+        )
+        users[account.slug] = made
+        UserEmail.objects.bulk_create(
+            UserEmail(user=u, account=account, value=f"{kind}.{u.user_name}", type=kind,
+                      is_primary=kind == "work", display=kind.title())
+            for u in made[:6]
+            for kind in (["home", "work"] if u.pk % 2 else ["work"])
+        )
+        groups = Group.objects.bulk_create(
+            Group(account=account, display_name=f"{account.slug} {name}") for name in ("a", "b", "c")
+        )
+        for index, group in enumerate(groups):
+            members = list(reversed(made)) if index == 1 else made[index:]
+            GroupMembership.objects.bulk_create(
+                GroupMembership(group=group, user=u, user_scim_id=u.scim_id, display=f"{u.user_name}!")
+                for u in members
+            )
+    gone = users["acme"][7]
+    gone.deleted_at = timezone.now()
+    gone.save(update_fields=["deleted_at"])
+    return users
+
+
+def acme_groups(acme) -> list[Group]:
+    return list(Group.objects.for_account(acme).order_by("id"))
+
+
+def test_user_page_values(acme, directory):
+    ids = [u.pk for u in directory["acme"]]
+    emails, groups = sql.user_page_values(ids)
+    expected_emails = {}
+    for row in UserEmail.objects.filter(user_id__in=ids).order_by("user_id", "id"):
+        expected_emails.setdefault(row.user_id, []).append(
+            (row.value, row.type, row.display, row.is_primary)
+        )
+    expected_groups = {}
+    for m in GroupMembership.objects.filter(user_id__in=ids).select_related("group").order_by("user_id", "id"):
+        expected_groups.setdefault(m.user_id, []).append((str(m.group.scim_id), m.group.display_name))
+    assert dict(emails) == expected_emails and expected_emails
+    assert dict(groups) == expected_groups and expected_groups
+    assert dict(sql.user_email_values(ids[:1])) == {ids[0]: expected_emails[ids[0]]}
+    assert dict(sql.user_group_values(ids[-1:])) == {ids[-1]: expected_groups[ids[-1]]}
+
+
+def test_group_member_values_and_members_by_scim_id(acme, directory):
+    groups = acme_groups(acme)
+    expected = {
+        g.pk: [
+            (str(m.user_scim_id), m.display)
+            for m in GroupMembership.objects.filter(group=g).order_by("id")
+        ]
+        for g in groups
+    }
+    assert dict(sql.group_member_values([g.pk for g in groups])) == expected
+    assert dict(sql.group_member_values([groups[1].pk])) == {groups[1].pk: expected[groups[1].pk]}
+    by_scim_id = sql.group_members_by_scim_id(groups[1].pk)
+    assert list(by_scim_id.items()) == [
+        (str(m.user_scim_id), (m.user_id, m.display))
+        for m in GroupMembership.objects.filter(group=groups[1]).order_by("id")
+    ]
+
+
+@pytest.mark.parametrize("include_deleted", [False, True])
+def test_user_pks_by_scim_id(acme, globex, directory, include_deleted):
+    wanted = [str(u.scim_id) for u in directory["acme"] + directory["globex"][:2]]
+    orm = DirectoryUser.objects.filter(account=acme, scim_id__in=wanted)
+    if not include_deleted:
+        orm = orm.filter(deleted_at__isnull=True)
+    expected = {str(scim_id): pk for scim_id, pk in orm.values_list("scim_id", "pk")}
+    assert sql.user_pks_by_scim_id(acme.pk, wanted, include_deleted=include_deleted) == expected
+    assert len(expected) == (8 if include_deleted else 7)
+
+
+def test_memberships_delete(acme, directory):
+    hand, orm = acme_groups(acme)[:2]  # both hold every acme user
+    leaving = [u.pk for u in directory["acme"][2:5]] + [directory["globex"][0].pk]
+    removed_by_orm, _ = GroupMembership.objects.filter(group=orm, user_id__in=leaving).delete()
+    assert sql.memberships_delete(hand.pk, leaving) == removed_by_orm == 3
+    assert sql.memberships_delete(hand.pk, [leaving[0]]) == 0
+    remaining = lambda g: set(GroupMembership.objects.filter(group=g).values_list("user_id", flat=True))  # noqa: E731
+    assert remaining(hand) == remaining(orm)
+
+
+def test_memberships_insert_missing(acme, directory):
+    hand, orm = acme_groups(acme)[2], Group.objects.create(account=acme, display_name="twin")
+    GroupMembership.objects.bulk_create(
+        GroupMembership(group=orm, user=u, user_scim_id=u.scim_id, display=f"{u.user_name}!")
+        for u in directory["acme"][2:]
+    )
+    newcomers = list(reversed(directory["acme"][:4]))  # two already members
+    members = {u.pk: (str(u.scim_id), "new") for u in newcomers}
+    before = GroupMembership.objects.filter(group=orm).count()
+    GroupMembership.objects.bulk_create(
+        [GroupMembership(group=orm, user=u, user_scim_id=u.scim_id, display="new") for u in newcomers],
+        ignore_conflicts=True,
+    )
+    added_by_orm = GroupMembership.objects.filter(group=orm).count() - before
+    assert sql.memberships_insert_missing(hand.pk, members) == added_by_orm == 2
+
+    def rows(group):
+        return list(
+            GroupMembership.objects.filter(group=group).order_by("id").values_list("user_id", "user_scim_id", "display")
+        )
+
+    assert rows(hand) == rows(orm)
+
+
+def test_tally_sum_and_fold(acme, globex, directory):
+    def counted(account):
+        return DirectoryUser.objects.filter(account=account, deleted_at__isnull=True).count()
+
+    total, rows = sql.tally_sum(acme.pk)
+    summed = LiveUserTally.objects.filter(account_id=acme.pk).aggregate(total=Sum("delta"))["total"]
+    assert total == summed == counted(acme) == 7
+    assert rows == LiveUserTally.objects.filter(account_id=acme.pk).count() > 1
+    sql.tally_fold(acme.pk)
+    assert sql.tally_sum(acme.pk) == (counted(acme), 1)
+    assert sql.tally_sum(globex.pk)[0] == counted(globex) == 8
+
+
+def test_in_id_order(acme, directory):
+    scoped = DirectoryUser.objects.for_account(acme)
+    for ids in (
+        scoped.order_by("id").values("pk")[2:6],
+        scoped.order_by("-id").values("pk")[:3],
+        scoped.filter(user_name__uexact="U3@ACME.example").order_by("id").values("pk")[:100],
+        scoped.filter(pk__in=[]).values("pk"),
+    ):
+        expected = list(DirectoryUser.objects.filter(pk__in=ids).order_by("id"))
+        found = sql.in_id_order(ids)
+        assert [u.pk for u in found] == [u.pk for u in expected]
+        assert [
+            {f.attname: getattr(u, f.attname) for f in DirectoryUser._meta.concrete_fields} for u in found
+        ] == [{f.attname: getattr(u, f.attname) for f in DirectoryUser._meta.concrete_fields} for u in expected]
+
+
+def test_api_keys_with_owners(acme_key, globex_key):
+    lookup = parse_key(acme_key).lookup
+    [found] = sql.api_keys_with_owners(lookup)
+    [expected] = ApiKey.objects.filter(lookup=lookup).select_related("instance__account")
+    for mine, theirs in (
+        (found, expected),
+        (found.instance, expected.instance),
+        (found.instance.account, expected.instance.account),
+    ):
+        assert type(mine) is type(theirs)
+        assert {f.attname: getattr(mine, f.attname) for f in type(mine)._meta.concrete_fields} == {
+            f.attname: getattr(theirs, f.attname) for f in type(theirs)._meta.concrete_fields
+        }
+    assert sql.api_keys_with_owners("nomatch0") == []
+
+
+def test_estimated_row_count(acme, directory):
+    table = DirectoryUser._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {table}")
+    assert sql.estimated_row_count(table) == DirectoryUser.objects.count() == 16

@@ -1,0 +1,145 @@
+"""SCIM filters parsed and compiled into a Q, table by table: no server, no database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from django.db.models import Q
+from django_scim.exceptions import BadRequestError
+
+from directory.scim.filters import compile_group_filter, compile_user_filter
+
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+PRESENT_TITLE = Q(title__isnull=False) & ~Q(title="")
+A, B, C = Q(title__uexact="a"), Q(title__uexact="b"), Q(title__uexact="c")
+MOMENT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "distinct"),
+    [
+        # every operator on case-insensitive text
+        ('userName eq "Ann"', Q(user_name__uexact="Ann"), False),
+        ('userName ne "Ann"', ~Q(user_name__uexact="Ann"), False),
+        ('userName co "nn"', Q(user_name__icontains="nn"), False),
+        ('userName sw "A"', Q(user_name__istartswith="A"), False),
+        ('userName ew "n"', Q(user_name__iendswith="n"), False),
+        ('userName gt "b"', Q(user_name__upper__gt="B"), False),
+        ('userName ge "b"', Q(user_name__upper__gte="B"), False),
+        ('userName lt "b"', Q(user_name__upper__lt="B"), False),
+        ('userName le "b"', Q(user_name__upper__lte="B"), False),
+        ("title pr", PRESENT_TITLE, False),
+        ("title eq null", ~PRESENT_TITLE, False),
+        ("title ne null", PRESENT_TITLE, False),
+        # case-sensitive text
+        ('externalId eq "X1"', Q(external_id__exact="X1"), False),
+        ('externalId co "X"', Q(external_id__contains="X"), False),
+        ('externalId gt "X"', Q(external_id__gt="X"), False),
+        # typed attributes
+        ("active eq true", Q(is_active=True), False),
+        ("active ne false", ~Q(is_active=False), False),
+        ('id eq "not-a-uuid"', Q(pk__in=[]), False),
+        (
+            'id eq "0b9e1e3c-1d6e-4a4b-9a59-3f4f6a1e2d3c"',
+            Q(scim_id=__import__("uuid").UUID("0b9e1e3c-1d6e-4a4b-9a59-3f4f6a1e2d3c")),
+            False,
+        ),
+        ('meta.created eq "2026-01-02T03:04:05Z"', Q(created_at__exact=MOMENT), False),
+        ('meta.created gt "2026-01-02T04:04:05+01:00"', Q(created_at__gt=MOMENT), False),
+        ('meta.lastModified le "2026-01-02T03:04:05"', Q(last_modified_at__lte=MOMENT), False),
+        # names are case-insensitive; schema URNs qualify them
+        ('USERNAME eq "a"', Q(user_name__uexact="a"), False),
+        ('urn:ietf:params:scim:schemas:core:2.0:User:userName eq "a"', Q(user_name__uexact="a"), False),
+        (f'{ENTERPRISE}:department eq "R&D"', Q(enterprise__department__iexact="R&D"), False),
+        (f'{ENTERPRISE}:manager.value eq "m"', Q(enterprise__manager__value__iexact="m"), False),
+        # to-many attributes need DISTINCT
+        ('emails eq "a@x"', Q(email_rows__value__uexact="a@x"), True),
+        ('emails.type eq "work"', Q(email_rows__type__uexact="work"), True),
+        ("emails.primary eq true", Q(email_rows__is_primary=True), True),
+        # logic and precedence (RFC 7644 3.4.2.2: not, then and, then or)
+        ('title eq "a" and title eq "b"', A & B, False),
+        ('title eq "a" or title eq "b"', A | B, False),
+        ('not (title eq "a")', ~A, False),
+        ('title eq "a" or title eq "b" and title eq "c"', A | (B & C), False),
+        ('title eq "a" and title eq "b" or title eq "c"', (A & B) | C, False),
+        ('(title eq "a" or title eq "b") and title eq "c"', (A | B) & C, False),
+        ('title eq "a" or not (title eq "b") and title eq "c"', A | (~B & C), False),
+        ('title eq "a" or title eq "b" or title eq "c"', A | B | C, False),
+        # value paths: the bracket and the comparison on the same element
+        (
+            'emails[type eq "work" and value co "ann"]',
+            Q(email_rows__type__uexact="work") & Q(email_rows__value__icontains="ann"),
+            True,
+        ),
+        (
+            'emails[type eq "work"].value eq "a@x"',
+            Q(email_rows__type__uexact="work") & Q(email_rows__value__uexact="a@x"),
+            True,
+        ),
+    ],
+)
+def test_user_filters_compile(text, expected, distinct):
+    compiled = compile_user_filter(text)
+    assert compiled.q == expected
+    assert compiled.needs_distinct is distinct
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "distinct"),
+    [
+        ('displayName eq "Sales"', Q(display_name__uexact="Sales"), False),
+        ('externalId eq "g1"', Q(external_id__exact="g1"), False),
+        ('members eq "not-a-uuid"', Q(pk__in=[]), True),
+        ("meta.created pr", Q(created_at__isnull=False), False),
+    ],
+)
+def test_group_filters_compile(text, expected, distinct):
+    compiled = compile_group_filter(text)
+    assert compiled.q == expected
+    assert compiled.needs_distinct is distinct
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        # syntax
+        ('userName zz "x"', "syntax"),
+        ('userName eq "x" and (', "syntax"),
+        ("", "syntax"),
+        ("x" * 2001, "longer than"),
+        # unknown attributes and schemas
+        ('nickName2 eq "x"', "nickName2"),
+        ('password eq "x"', "password"),
+        ('urn:example:custom:User:color eq "red"', "urn:example:custom:User"),
+        ('members eq "x"', "members"),
+        # operators an attribute does not support
+        ("active gt true", "active"),
+        ('id co "1"', "id"),
+        ('meta.created co "2026"', "meta.created"),
+        (f'{ENTERPRISE}:department gt "a"', "department"),
+        # values that cannot be compared with the attribute
+        ("active eq 1", "active"),
+        ('active eq "yes"', "active"),
+        ('emails.primary eq "maybe"', "emails.primary"),
+        ('meta.created gt "yesterday"', "yesterday"),
+        ('meta.created eq "2026-02-30T00:00:00Z"', "2026-02-30"),
+        ('meta.created eq "2026-04-31T00:00:00Z"', "2026-04-31"),
+        ('meta.created eq "2026-01-01T24:00:00Z"', "ISO 8601"),
+        ('meta.created eq "2026-01-01T00:60:00Z"', "ISO 8601"),
+        ('meta.created eq "2026-01-01T00:00:00+25:00"', "+25:00"),
+        ('meta.created eq "2026-01-01T00:00:00-24:00"', "-24:00"),
+        ('meta.created eq "0000-01-01T00:00:00Z"', "0000"),
+        ('meta.created eq "10000-01-01T00:00:00Z"', "10000"),
+        ('meta.created lt "9999-12-31T23:59:59-01:00"', "9999"),
+        ('meta.created lt "0001-01-01T00:00:00+01:00"', "0001"),
+        ('meta.lastModified eq ""', "ISO 8601"),
+        ("meta.lastModified eq 2026", "syntax"),
+    ],
+)
+def test_filters_we_cannot_answer_are_invalid_filter_naming_the_problem(text, named):
+    with pytest.raises(BadRequestError) as raised:
+        compile_user_filter(text)
+    assert raised.value.scim_type == "invalidFilter"
+    assert raised.value.status == 400
+    assert named in raised.value.detail
