@@ -128,6 +128,11 @@ def _secret_key(debug: bool) -> str:
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
+# Production runs behind one TLS-terminating proxy or load balancer (docs/deploy.md).
+BEHIND_TLS_PROXY = not DEBUG and env_bool("DJANGO_BEHIND_TLS_PROXY", True)
+# Proxies in front of the app that append to X-Forwarded-For; the client address is the entry
+# this far from the right (integrations/client_address.py). 0: the connection's own address.
+TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 1 if BEHIND_TLS_PROXY else 0)
 SECRET_KEY = _secret_key(DEBUG)
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
@@ -153,6 +158,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "integrations.sign_in.SignInThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "integrations.middleware.ContentSecurityPolicyMiddleware",
@@ -197,15 +203,21 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
+# Every password check goes through the sign-in throttle (integrations/sign_in.py).
+AUTHENTICATION_BACKENDS = ["integrations.sign_in.ThrottledModelBackend"]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/integrations/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
-# Failed admin sign-ins allowed per window: for one email from one address, for one email from
-# anywhere, and from one address for any email. Counted in the database (shared by all workers).
+# Failed sign-ins (product and Django admin) allowed per window: for one username from one
+# address, for one username from anywhere, and from one address for any username; a browser with
+# a device cookie from an earlier sign-in has its own count of SIGN_IN_FAILURE_LIMIT instead.
+# Counted in the database (integrations/ratelimit.py, shared by all workers and hosts).
 SIGN_IN_FAILURE_LIMIT = env_int("SIGN_IN_FAILURE_LIMIT", 5, minimum=1)
 SIGN_IN_FAILURE_LIMIT_PER_EMAIL = env_int("SIGN_IN_FAILURE_LIMIT_PER_EMAIL", 20, minimum=1)
 SIGN_IN_FAILURE_LIMIT_PER_ADDRESS = env_int("SIGN_IN_FAILURE_LIMIT_PER_ADDRESS", 100, minimum=1)
 SIGN_IN_LOCKOUT_SECONDS = env_int("SIGN_IN_LOCKOUT_SECONDS", 15 * 60, minimum=1)
+# How long a device cookie, issued on each successful sign-in, vouches for its browser.
+SIGN_IN_DEVICE_COOKIE_DAYS = env_int("SIGN_IN_DEVICE_COOKIE_DAYS", 180, minimum=1)
 
 # A SCIM body larger than this is refused with 413 before it is read.
 SCIM_MAX_BODY_BYTES = env_int("SCIM_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
@@ -247,6 +259,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "EXCEPTION_HANDLER": "directory.apis.exception_handler",
 }
 
@@ -267,7 +280,7 @@ if not DEBUG:
         # Preloading commits the whole domain to HTTPS in browsers for good: an operator's
         # choice (DJANGO_HSTS_PRELOAD), not a default, so `check --deploy` need not nag.
         SILENCED_SYSTEM_CHECKS += ["security.W021"]
-    if env_bool("DJANGO_BEHIND_TLS_PROXY", True):
+    if BEHIND_TLS_PROXY:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 LOGGING = {
