@@ -91,3 +91,17 @@ def test_many_emails_from_one_address_are_limited(client, alice, settings):
         sign_in(client, f"nobody{number}@example.com", "guess")
 
     assert sign_in(client, "alice@acme.example", ADMIN_PASSWORD).status_code == 429
+
+
+def test_a_throttled_admin_sign_in_is_refused_with_one_query(
+    client, alice, settings, django_assert_max_num_queries
+):
+    settings.SIGN_IN_FAILURE_LIMIT = 1
+    client.post("/admin/login/", {"username": "alice@acme.example", "password": "guess"})
+
+    with django_assert_max_num_queries(1):
+        response = Client().post(
+            "/admin/login/", {"username": "alice@acme.example", "password": ADMIN_PASSWORD}
+        )
+    assert response.status_code == 429
+    assert "Too many failed sign-ins" in response.content.decode()
