@@ -16,9 +16,14 @@ from django.http import HttpRequest
 
 def _valid_address(value: str | None) -> str:
     try:
-        return str(ipaddress.ip_address((value or "").strip()))
+        address = ipaddress.ip_address((value or "").strip())
     except ValueError:
         return ""
+    # A zone ("fe80::1%eth0") names an interface of the sender's machine, and PostgreSQL's inet
+    # column refuses it.
+    if getattr(address, "scope_id", None):
+        return ""
+    return str(address)
 
 
 def client_address(request: HttpRequest) -> str:
