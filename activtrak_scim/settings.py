@@ -196,6 +196,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "integrations.sign_in.SignInThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "integrations.middleware.ContentSecurityPolicyMiddleware",
@@ -245,15 +246,21 @@ STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfil
 # The customer setup guides the product serves at /help/<guide>/.
 GUIDES_DIR = BASE_DIR / "docs"
 
+# Every password check goes through the sign-in throttle (integrations/sign_in.py).
+AUTHENTICATION_BACKENDS = ["integrations.sign_in.ThrottledModelBackend"]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/integrations/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
-# Failed admin sign-ins allowed per window: for one email from one address, for one email from
-# anywhere, and from one address for any email. Counted in the database (shared by all workers).
+# Failed sign-ins (product and Django admin) allowed per window: for one username from one
+# address, for one username from anywhere, and from one address for any username; a browser with
+# a device cookie from an earlier sign-in has its own count of SIGN_IN_FAILURE_LIMIT instead.
+# Counted in the database (integrations/ratelimit.py, shared by all workers and hosts).
 SIGN_IN_FAILURE_LIMIT = env_int("SIGN_IN_FAILURE_LIMIT", 5, minimum=1)
 SIGN_IN_FAILURE_LIMIT_PER_EMAIL = env_int("SIGN_IN_FAILURE_LIMIT_PER_EMAIL", 20, minimum=1)
 SIGN_IN_FAILURE_LIMIT_PER_ADDRESS = env_int("SIGN_IN_FAILURE_LIMIT_PER_ADDRESS", 100, minimum=1)
 SIGN_IN_LOCKOUT_SECONDS = env_int("SIGN_IN_LOCKOUT_SECONDS", 15 * 60, minimum=1)
+# How long a device cookie, issued on each successful sign-in, vouches for its browser.
+SIGN_IN_DEVICE_COOKIE_DAYS = env_int("SIGN_IN_DEVICE_COOKIE_DAYS", 180, minimum=1)
 
 # A SCIM body larger than this is refused with 413 before it is read.
 SCIM_MAX_BODY_BYTES = env_int("SCIM_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
@@ -306,6 +313,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "EXCEPTION_HANDLER": "directory.apis.exception_handler",
 }
 

@@ -1,27 +1,25 @@
-"""Forms of the Integrations pages and the admin sign-in."""
+"""Forms of the Integrations pages and the sign-in pages."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import math
 from typing import Any
 
 from django import forms
-from django.conf import settings
-from django.contrib.auth import authenticate
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
 
 from directory.errors import DirectoryError
-from integrations.models import ProvisioningEvent, SignInThrottle
+from integrations.models import ProvisioningEvent
 from integrations.pending_keys import pending_key_is_valid
 from integrations.services import (
     DEFAULT_ROTATION_OVERLAP_HOURS,
     INSTANCE_NAME_MAX_LENGTH,
     clean_instance_name,
 )
+from integrations.sign_in import sign_in_wait
 
 KEY_EXPIRED = (
     "That key expired before it was saved, so it will never work. Here is a new one: copy it again."
@@ -111,34 +109,25 @@ class ActivityFilterForm(forms.Form):
     )
 
 
-def client_address(request: HttpRequest) -> str:
-    """The client's IP address. Behind the TLS proxy the last X-Forwarded-For hop is the one our
-    proxy added (earlier hops are whatever the client sent); otherwise REMOTE_ADDR."""
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None) and forwarded.strip():
-        return forwarded.split(",")[-1].strip()[:64]
-    return (request.META.get("REMOTE_ADDR") or "unknown")[:64]
+class ThrottledSignInMixin:
+    """Say "wait" instead of "wrong password" when the sign-in throttle refused the attempt."""
+
+    throttled_message = "Too many failed sign-ins. Wait %(minutes)s and try again."
+
+    def get_invalid_login_error(self) -> ValidationError:
+        wait = sign_in_wait(self.request)
+        if not wait:
+            return super().get_invalid_login_error()
+        minutes = max(1, math.ceil(wait / 60))
+        return ValidationError(
+            self.throttled_message,
+            code="throttled",
+            params={"minutes": f"{minutes} minute" + ("" if minutes == 1 else "s")},
+        )
 
 
-def _email_scope(email: str) -> str:
-    # Hashed: people type passwords into the email field, and those must not sit in a table.
-    digest = hmac.new(settings.SECRET_KEY.encode(), email.encode(), hashlib.sha256).hexdigest()
-    return digest[:40]
-
-
-def sign_in_limits(email: str, address: str) -> dict[str, int]:
-    """Failure limits per scope: this email from this address (the usual guesser), this email
-    from anywhere (a spread-out attack), and this address for any email (spraying)."""
-    email_scope = _email_scope(email)
-    return {
-        f"pair:{email_scope}:{address}": settings.SIGN_IN_FAILURE_LIMIT,
-        f"email:{email_scope}": settings.SIGN_IN_FAILURE_LIMIT_PER_EMAIL,
-        f"address:{address}": settings.SIGN_IN_FAILURE_LIMIT_PER_ADDRESS,
-    }
-
-
-class EmailSignInForm(AuthenticationForm):
-    """Email + password, with failed attempts rate-limited through the database."""
+class EmailSignInForm(ThrottledSignInMixin, AuthenticationForm):
+    """Email + password; the sign-in throttle runs in the authentication backend."""
 
     username = forms.EmailField(
         label="Email",
@@ -148,30 +137,11 @@ class EmailSignInForm(AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
         "invalid_login": "The email or password is not right. Check both and try again.",
-        "throttled": "Too many failed sign-ins. Wait %(minutes)s and try again.",
     }
 
-    is_throttled = False
+    def clean_username(self) -> str:
+        return self.cleaned_data["username"].strip().lower()
 
-    def clean(self) -> dict[str, Any]:
-        email = (self.cleaned_data.get("username") or "").strip().lower()
-        password = self.cleaned_data.get("password")
-        if not email or not password:
-            return self.cleaned_data
-        limits = sign_in_limits(email, client_address(self.request))
-        wait = SignInThrottle.seconds_blocked(limits)
-        if wait:
-            self.is_throttled = True
-            minutes = max(1, round(wait / 60))
-            raise ValidationError(
-                self.error_messages["throttled"],
-                code="throttled",
-                params={"minutes": f"{minutes} minute" + ("" if minutes == 1 else "s")},
-            )
-        self.user_cache = authenticate(self.request, username=email, password=password)
-        if self.user_cache is None:
-            SignInThrottle.record_failure(limits)
-            raise self.get_invalid_login_error()
-        self.confirm_login_allowed(self.user_cache)
-        SignInThrottle.clear(next(iter(limits)))
-        return self.cleaned_data
+
+class AdminSignInForm(ThrottledSignInMixin, AdminAuthenticationForm):
+    """Django admin's sign-in, with the throttle's message."""

@@ -3,8 +3,6 @@ provisioning events the SCIM API records."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -241,63 +239,6 @@ class AgentKey(HashedKey):
 
     class Meta:
         verbose_name = "agent deployment key"
-
-
-class SignInThrottle(models.Model):
-    """Failed admin sign-ins in one scope (an email, a client address, or the pair) and window.
-
-    Kept in the database, not in process memory, so every gunicorn worker and server shares
-    one count and a guesser cannot spread attempts over processes.
-    """
-
-    scope = models.CharField(max_length=120, unique=True)
-    failures = models.PositiveIntegerField(default=0)
-    window_started_at = models.DateTimeField(default=timezone.now, db_index=True)
-
-    def __str__(self) -> str:
-        return f"{self.scope}: {self.failures}"
-
-    @staticmethod
-    def window() -> timedelta:
-        return timedelta(seconds=settings.SIGN_IN_LOCKOUT_SECONDS)
-
-    @classmethod
-    def seconds_blocked(cls, limits: Mapping[str, int]) -> int:
-        """Seconds until every scope in ``limits`` (scope -> allowed failures) is under its limit."""
-        now = timezone.now()
-        wait = 0
-        for row in cls.objects.filter(scope__in=list(limits), window_started_at__gt=now - cls.window()):
-            if row.failures >= limits[row.scope]:
-                remaining = (row.window_started_at + cls.window() - now).total_seconds()
-                wait = max(wait, math.ceil(remaining))
-        return wait
-
-    @classmethod
-    def record_failure(cls, scopes: Mapping[str, int] | list[str]) -> None:
-        """Count one failed sign-in in each scope.
-
-        Two workers failing the same guess at once must both count, so each row is read FOR
-        UPDATE inside the transaction; scopes are locked in sorted order so they cannot deadlock.
-        """
-        now = timezone.now()
-        with transaction.atomic():
-            for scope in sorted(scopes):
-                row, created = cls.objects.select_for_update().get_or_create(
-                    scope=scope, defaults={"failures": 1, "window_started_at": now}
-                )
-                if created:
-                    continue
-                if now - row.window_started_at >= cls.window():
-                    row.failures, row.window_started_at = 1, now
-                else:
-                    row.failures += 1
-                row.save(update_fields=["failures", "window_started_at"])
-        # Rows of windows that ended a day ago say nothing any more.
-        cls.objects.filter(window_started_at__lt=now - cls.window() - timedelta(days=1)).delete()
-
-    @classmethod
-    def clear(cls, scope: str) -> None:
-        cls.objects.filter(scope=scope).delete()
 
 
 class RequestCounter(models.Model):

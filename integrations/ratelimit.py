@@ -1,5 +1,5 @@
-"""Request rate limits counted in the database: per API key, and failed authentications per
-client address.
+"""Request rate limits counted in the database: per API key, failed SCIM authentications per
+client address, and failed sign-ins (integrations/sign_in.py).
 
 A fixed-window counter row per scope is bumped with one ``INSERT ... ON CONFLICT ... DO UPDATE
 ... RETURNING`` per request. The database is the only shared state the app already has, so the
@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import random
 import time
+from collections.abc import Mapping
 
 from django.conf import settings
 from django.db import connection
@@ -67,6 +68,23 @@ def hit(scope: str, *, limit: int, window_seconds: int) -> int | None:
     if hits <= limit:
         return None
     return max(1, math.ceil((window_index + 1) * window_seconds - now))
+
+
+def wait_if_over(limits: Mapping[str, int], *, window_seconds: int) -> int | None:
+    """Seconds to wait if any scope already has ``limits[scope]`` hits in this window; counts
+    nothing. One query, so a caller can refuse before doing the expensive part of a request."""
+    now = time.time()
+    window_index = int(now // window_seconds)
+    scopes = {scope[:120]: limit for scope, limit in limits.items()}
+    rows = RequestCounter.objects.filter(scope__in=list(scopes), window_index__gte=window_index)
+    if any(hits >= scopes[scope] for scope, hits in rows.values_list("scope", "hits")):
+        return max(1, math.ceil((window_index + 1) * window_seconds - now))
+    return None
+
+
+def reset(scope: str) -> None:
+    """Forget the count of ``scope``."""
+    RequestCounter.objects.filter(scope=scope[:120]).delete()
 
 
 def api_key_request_wait(api_key: ApiKey) -> int | None:

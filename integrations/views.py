@@ -312,14 +312,9 @@ def instance_activity_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 class SignInView(LoginView):
-    """Email + password; failed attempts are rate-limited (429 once over the limit)."""
+    """Email + password, at /accounts/login/ and at Okta SWA's login page address; throttled
+    (429 once over a limit) by the authentication backend, integrations/sign_in.py."""
 
     form_class = EmailSignInForm
     template_name = "registration/login.html"
     redirect_authenticated_user = True
-
-    def form_invalid(self, form: EmailSignInForm) -> HttpResponse:
-        response = super().form_invalid(form)
-        if form.is_throttled:
-            response.status_code = 429
-        return response

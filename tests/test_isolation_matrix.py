@@ -26,8 +26,8 @@ SCIM_ROUTES = {
     "scim:unknown",
 }
 API_ROUTES = {"agent-check-in"}
-# Not tenant data: liveness, readiness, sign-in and sign-out.
-PUBLIC_ROUTES = {"healthz", "readyz", "login", "logout"}
+# Not tenant data: liveness, readiness, sign-in (also at Okta SWA's address) and sign-out.
+PUBLIC_ROUTES = {"healthz", "readyz", "login", "swa-sign-in", "logout"}
 # Django admin is the operators' cross-account tool; it is staff-only (checked below).
 STAFF_NAMESPACES = {"admin"}
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")

@@ -30,6 +30,7 @@ from directory.scim.auth import AuthenticationFailed, authenticate
 from directory.scim.schema import (
     ERROR_SCHEMA,
 )
+from integrations.client_address import client_address
 from integrations.keys import redact_keys
 from integrations.ratelimit import api_key_request_wait, authentication_failure_wait
 from integrations.services import event_record
@@ -86,7 +87,8 @@ def error_response(exc: SCIMException) -> HttpResponse:
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    """The client address for an event row (None when there is none)."""
+    return client_address(request) or None
 
 
 def _check_json(body, raw: bytes) -> None:

@@ -1,13 +1,12 @@
-"""Admins sign in with email and password; failed attempts are limited through the database."""
+"""Admins sign in with email and password; failed attempts are limited through the database
+(integrations/sign_in.py; over real HTTP in test_sign_in_throttle.py)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
+from django.db.models import F
 from django.test import Client
-from django.utils import timezone
 
-from integrations.models import SignInThrottle
+from integrations.models import RequestCounter
 from tests.conftest import ADMIN_PASSWORD
 
 LOGIN = "/accounts/login/"
@@ -64,14 +63,14 @@ def test_failed_sign_ins_are_limited_across_sessions_and_processes(client, alice
     elsewhere = sign_in(Client(REMOTE_ADDR="203.0.113.9"), "alice@acme.example", ADMIN_PASSWORD)
     assert elsewhere.status_code == 302
     # Once the window has passed, alice can sign in again from here.
-    SignInThrottle.objects.update(window_started_at=timezone.now() - timedelta(hours=1))
+    RequestCounter.objects.update(window_index=F("window_index") - 1)
     assert sign_in(Client(), "alice@acme.example", ADMIN_PASSWORD).status_code == 302
 
 
 def test_the_throttle_never_stores_the_typed_email(client, alice):
     sign_in(client, "alice@acme.example", "guess")
 
-    scopes = " ".join(SignInThrottle.objects.values_list("scope", flat=True))
+    scopes = " ".join(RequestCounter.objects.values_list("scope", flat=True))
     assert scopes and "alice" not in scopes
 
 
@@ -92,3 +91,17 @@ def test_many_emails_from_one_address_are_limited(client, alice, settings):
         sign_in(client, f"nobody{number}@example.com", "guess")
 
     assert sign_in(client, "alice@acme.example", ADMIN_PASSWORD).status_code == 429
+
+
+def test_a_throttled_admin_sign_in_is_refused_with_one_query(
+    client, alice, settings, django_assert_max_num_queries
+):
+    settings.SIGN_IN_FAILURE_LIMIT = 1
+    client.post("/admin/login/", {"username": "alice@acme.example", "password": "guess"})
+
+    with django_assert_max_num_queries(1):
+        response = Client().post(
+            "/admin/login/", {"username": "alice@acme.example", "password": ADMIN_PASSWORD}
+        )
+    assert response.status_code == 429
+    assert "Too many failed sign-ins" in response.content.decode()
