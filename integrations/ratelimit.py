@@ -17,6 +17,7 @@ from collections.abc import Mapping
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import F
 
 from integrations.models import ApiKey, RequestCounter
 
@@ -80,6 +81,15 @@ def wait_if_over(limits: Mapping[str, int], *, window_seconds: int) -> int | Non
     if any(hits >= scopes[scope] for scope, hits in rows.values_list("scope", "hits")):
         return max(1, math.ceil((window_index + 1) * window_seconds - now))
     return None
+
+
+def release(scope: str, *, window_seconds: int) -> None:
+    """Take back one hit of ``scope`` in the current window (an attempt that turned out not to
+    count, such as a successful sign-in)."""
+    window_index = int(time.time() // window_seconds)
+    RequestCounter.objects.filter(
+        scope=scope[:120], window_index=window_index, hits__gt=0
+    ).update(hits=F("hits") - 1)
 
 
 def reset(scope: str) -> None:

@@ -2,8 +2,10 @@
 admin), with OWASP's device cookies so that nobody can lock the real admin out.
 
 The check sits in the authentication backend, so every login form goes through it, and it
-refuses before the password is hashed (each hash costs ~0.4 s of CPU). Failures are counted in
-the database (``integrations/ratelimit.py``), so every worker and host shares the count:
+refuses before the password is hashed (each hash costs ~0.4 s of CPU). Each attempt is counted
+before its password is checked and taken back if it succeeds, so concurrent guesses cannot get
+past a limit between check and count. The counts live in the database
+(``integrations/ratelimit.py``), so every worker and host shares them:
 
 - an unknown client: per username from this address, per username from anywhere, and per
   address for any username (``SIGN_IN_FAILURE_LIMIT``, ``…_PER_EMAIL``, ``…_PER_ADDRESS``);
@@ -95,15 +97,38 @@ class SignInAttempt:
             user,
         )
 
-    def wait(self) -> int | None:
-        return ratelimit.wait_if_over(self.limits, window_seconds=settings.SIGN_IN_LOCKOUT_SECONDS)
+    def begin(self) -> int | None:
+        """Count this attempt in every scope before the password is checked; seconds to wait
+        if that puts any scope over its limit (then nothing stays counted).
 
-    def record_failure(self) -> None:
-        for scope, limit in self.limits.items():
-            ratelimit.hit(scope, limit=limit, window_seconds=settings.SIGN_IN_LOCKOUT_SECONDS)
+        Counting first, in the one upsert per scope, is what keeps concurrent attempts to the
+        limit: each worker sees the others' attempts, not only their finished failures.
+        """
+        window = settings.SIGN_IN_LOCKOUT_SECONDS
+        # Already over: refuse with one read, counting nothing.
+        wait = ratelimit.wait_if_over(self.limits, window_seconds=window)
+        if wait:
+            return wait
+        waits = [
+            ratelimit.hit(scope, limit=limit, window_seconds=window)
+            for scope, limit in self.limits.items()
+        ]
+        wait = max((w for w in waits if w), default=None)
+        if wait:
+            self._release_all()
+        return wait
 
     def record_success(self) -> None:
-        ratelimit.reset(next(iter(self.limits)))
+        """A success is no failure: forget this client's failures for the username, and take
+        the attempt back from the wider counts."""
+        first, *others = self.limits
+        ratelimit.reset(first)
+        for scope in others:
+            ratelimit.release(scope, window_seconds=settings.SIGN_IN_LOCKOUT_SECONDS)
+
+    def _release_all(self) -> None:
+        for scope in self.limits:
+            ratelimit.release(scope, window_seconds=settings.SIGN_IN_LOCKOUT_SECONDS)
 
 
 class ThrottledModelBackend(ModelBackend):
@@ -125,15 +150,14 @@ class ThrottledModelBackend(ModelBackend):
         if username is None or password is None:
             return None
         attempt = SignInAttempt.for_request(request, username)
-        wait = attempt.wait()
+        wait = attempt.begin()
         if wait:
             if request is not None:
                 setattr(request, _WAIT_ATTRIBUTE, wait)
             raise PermissionDenied
         user = super().authenticate(request, username=username, password=password, **kwargs)
         if user is None:
-            attempt.record_failure()
-            return None
+            return None  # the attempt counted in begin() stays: a failure
         attempt.record_success()
         if request is not None:
             setattr(request, _DEVICE_ATTRIBUTE, _device_cookie_value(attempt.user_digest))

@@ -21,9 +21,15 @@ class SignInBrowser:
         self.headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
 
     def sign_in(self, page: str, username: str, password: str) -> requests.Response:
+        return self.submit(page, self.ready(page), username, password)
+
+    def ready(self, page: str) -> str:
+        """Open the sign-in page; its CSRF token."""
         form = self.session.get(self.base_url + page, headers=self.headers, timeout=30)
         assert form.status_code == 200, form.status_code
-        token = CSRF_FIELD.search(form.text).group(1)
+        return CSRF_FIELD.search(form.text).group(1)
+
+    def submit(self, page: str, token: str, username: str, password: str) -> requests.Response:
         return self.session.post(
             self.base_url + page,
             data={"username": username, "password": password, "csrfmiddlewaretoken": token},

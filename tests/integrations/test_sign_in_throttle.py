@@ -4,12 +4,15 @@ password is hashed, and with device cookies so an attacker cannot lock the real 
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from django.contrib.auth import get_user_model
 
 from integrations.sign_in import DEVICE_COOKIE
 from tests.conftest import ADMIN_PASSWORD
-from tests.integrations.counting_hasher import CountingPasswordHasher
+from tests.integrations.counting_hasher import CountingPasswordHasher, SlowCountingPasswordHasher
 from tests.integrations.sign_in_browser import SIGN_IN_PAGES, SignInBrowser, signed_in, throttled
 
 OPERATOR = "root@operator.example"
@@ -208,3 +211,27 @@ def test_a_device_cookie_that_keeps_failing_is_locked_on_its_own(
             page, OPERATOR, ADMIN_PASSWORD
         )
     )
+
+
+def test_concurrent_wrong_passwords_get_no_more_checks_than_the_limit(
+    page, live_server, settings
+):
+    settings.PASSWORD_HASHERS = ["tests.integrations.counting_hasher.SlowCountingPasswordHasher"]
+    settings.SIGN_IN_FAILURE_LIMIT = 3
+    get_user_model().objects.create_superuser(OPERATOR, OPERATOR, ADMIN_PASSWORD)
+    CountingPasswordHasher.calls = 0
+    attackers = 16
+    browsers = [SignInBrowser(live_server.url) for _ in range(attackers)]
+    forms = [browser.ready(page) for browser in browsers]
+    start = threading.Barrier(attackers)
+
+    def guess(number: int) -> int:
+        start.wait()
+        return browsers[number].submit(page, forms[number], OPERATOR, f"guess {number}").status_code
+
+    with ThreadPoolExecutor(attackers) as pool:
+        statuses = list(pool.map(guess, range(attackers)))
+
+    assert statuses.count(200) == 3, statuses
+    assert statuses.count(429) == attackers - 3, statuses
+    assert CountingPasswordHasher.calls == 3
