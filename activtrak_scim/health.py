@@ -13,7 +13,7 @@ from django.db import Error as DatabaseError
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from directory.errors import DATABASE_RETRY_AFTER_SECONDS
+from directory.errors import database_unavailable_headers
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -32,7 +32,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
         return JsonResponse(
             {"status": "unavailable", "database": "unreachable"},
             status=503,
-            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+            headers=database_unavailable_headers(),
         )
     return JsonResponse({"status": "ok", "database": "ok"})
 

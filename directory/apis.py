@@ -3,19 +3,66 @@ deployment key: ``Authorization: Bearer atk_agent_…``."""
 
 from __future__ import annotations
 
-from django.db import InterfaceError, OperationalError
+import json
+
+from django.db import DataError
 from rest_framework import serializers, status
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.exceptions import AuthenticationFailed, ValidationError
+from rest_framework.exceptions import (
+    APIException,
+    AuthenticationFailed,
+    ParseError,
+    Throttled,
+    ValidationError,
+)
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from directory.agent_services import agent_check_in
-from directory.errors import DATABASE_RETRY_AFTER_SECONDS, DirectoryError
+from directory.errors import (
+    DATABASE_UNAVAILABLE_DETAIL,
+    DATABASE_UNAVAILABLE_ERRORS,
+    DirectoryError,
+    database_unavailable_headers,
+)
+from directory.models import Agent
+from integrations.client_address import client_address
 from integrations.models import AgentKey
+from integrations.ratelimit import authentication_failure_wait
 from integrations.services import KeyRefused, key_authenticate
+
+# A check-in is three short strings; anything near this size is not an agent.
+CHECK_IN_MAX_BODY_BYTES = 64 * 1024
+
+
+def _max_length(field: str) -> int:
+    return Agent._meta.get_field(field).max_length
+
+
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = f"A check-in body must be at most {CHECK_IN_MAX_BODY_BYTES} bytes."
+    default_code = "too_large"
+
+
+class BoundedJSONParser(JSONParser):
+    """JSON read in at most CHECK_IN_MAX_BODY_BYTES, whatever Content-Length says, and refused
+    with a 400 when nested too deeply for the decoder (instead of a RecursionError)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        raw = stream.read(CHECK_IN_MAX_BODY_BYTES + 1) if stream is not None else b""
+        if len(raw) > CHECK_IN_MAX_BODY_BYTES:
+            raise PayloadTooLarge
+        encoding = (parser_context or {}).get("encoding") or "utf-8"
+        try:
+            return json.loads(raw.decode(encoding))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ParseError(f"The body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise ParseError("The JSON body is nested too deeply.") from None
 
 
 class AgentPrincipal:
@@ -31,6 +78,10 @@ class AgentKeyAuthentication(BaseAuthentication):
         try:
             agent_key = key_authenticate(request.META.get("HTTP_AUTHORIZATION"), model=AgentKey)
         except KeyRefused as refused:
+            # Failed keys count per client address, exactly as on the SCIM API.
+            wait = authentication_failure_wait(client_address(request._request))
+            if wait:
+                raise Throttled(wait, detail="Too many requests with wrong keys.") from None
             raise AuthenticationFailed(refused.detail) from None
         return AgentPrincipal(agent_key), agent_key
 
@@ -43,11 +94,26 @@ class AgentCheckInView(APIView):
 
     authentication_classes = [AgentKeyAuthentication]
     permission_classes: list = []
+    parser_classes = [BoundedJSONParser]
 
     class InputSerializer(serializers.Serializer):
-        logon_name = serializers.CharField(max_length=320, help_text="DOMAIN\\name or name@domain")
-        machine_name = serializers.CharField(max_length=255)
-        os = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+        logon_name = serializers.CharField(
+            max_length=_max_length("logon_name"), help_text="DOMAIN\\name or name@domain"
+        )
+        machine_name = serializers.CharField(max_length=_max_length("machine_name"))
+        os = serializers.CharField(
+            max_length=_max_length("os"), required=False, allow_blank=True, default=""
+        )
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        # Refuse a declared oversize body before authenticating or reading it.
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            raise ParseError("Content-Length is not a number.") from None
+        if declared > CHECK_IN_MAX_BODY_BYTES:
+            raise PayloadTooLarge
+        super().initial(request, *args, **kwargs)
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.UUIDField(source="public_id")
@@ -84,10 +150,16 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF's handler, plus 503 with Retry-After when the database is unreachable or aborted
     the request (a deadlock with a concurrent write to the same user): the agent's next
     heartbeat is the retry, as SCIM clients retry a 503."""
-    if isinstance(exc, (OperationalError, InterfaceError)):
+    if isinstance(exc, DATABASE_UNAVAILABLE_ERRORS):
         return Response(
-            {"detail": "The directory database is unavailable; retry shortly."},
+            {"detail": DATABASE_UNAVAILABLE_DETAIL},
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+            headers=database_unavailable_headers(),
+        )
+    if isinstance(exc, DataError):
+        # A value slipped past validation that the database refuses: the client's input.
+        return Response(
+            {"detail": "A value in the check-in cannot be stored."},
+            status=status.HTTP_400_BAD_REQUEST,
         )
     return drf_exception_handler(exc, context)

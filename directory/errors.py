@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from django.db import InterfaceError, OperationalError
+
 
 class ErrorKind(StrEnum):
     """What sort of rule a :class:`DirectoryError` reports, for callers that answer differently.
@@ -17,6 +19,14 @@ class ErrorKind(StrEnum):
 
 # How long a client should wait before retrying when the database is unavailable.
 DATABASE_RETRY_AFTER_SECONDS = 5
+# What both APIs (SCIM and agent check-in) answer as 503 with Retry-After: the database is
+# unreachable, went away mid-request, or aborted the request (a deadlock, a lock timeout).
+DATABASE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
+DATABASE_UNAVAILABLE_DETAIL = "The directory database is unavailable; retry shortly."
+
+
+def database_unavailable_headers() -> dict[str, str]:
+    return {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
 
 
 class DirectoryError(Exception):

@@ -2,7 +2,12 @@ from __future__ import annotations
 
 from django import forms
 
+from directory.models import DirectoryUser, Group
 from directory.selectors import USER_FILTERS
+
+
+def _max_length(model, field: str) -> int:
+    return model._meta.get_field(field).max_length
 
 
 class UserSearchForm(forms.Form):
@@ -26,9 +31,20 @@ class AgentForm(forms.Form):
     agent = forms.UUIDField()
 
 
+class AgentAssignForm(AgentForm):
+    # CharField refuses NUL characters and over-long values with a form error, not a 500.
+    user_name = forms.CharField(max_length=_max_length(DirectoryUser, "user_name"), strip=True)
+
+
 class GroupForm(forms.Form):
-    display_name = forms.CharField(max_length=255, label="Group name", strip=True)
+    display_name = forms.CharField(
+        max_length=_max_length(Group, "display_name"), label="Group name", strip=True
+    )
 
 
 class GroupMemberForm(forms.Form):
-    user_name = forms.CharField(max_length=320, label="User's userName or email", strip=True)
+    user_name = forms.CharField(
+        max_length=_max_length(DirectoryUser, "user_name"),
+        label="User's userName or email",
+        strip=True,
+    )

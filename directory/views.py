@@ -15,7 +15,14 @@ from django.views.decorators.http import require_POST
 from directory import agent_services, selectors, services
 from directory.access import account_admin_required
 from directory.errors import DirectoryError
-from directory.forms import AgentForm, GroupForm, GroupMemberForm, MergeAgentsForm, UserSearchForm
+from directory.forms import (
+    AgentAssignForm,
+    AgentForm,
+    GroupForm,
+    GroupMemberForm,
+    MergeAgentsForm,
+    UserSearchForm,
+)
 from directory.models import Agent, DirectoryUser, Group
 from integrations.models import AgentKey
 from integrations.services import agent_key_regenerate
@@ -257,15 +264,20 @@ def agent_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and request.POST.get("action") == "regenerate-key":
         new_key = agent_key_regenerate(account=request.account, created_by=request.user)
     elif request.method == "POST" and request.POST.get("action") == "assign":
-        form = AgentForm(request.POST)
-        name = (request.POST.get("user_name") or "").strip()
+        form = AgentAssignForm(request.POST)
+        valid = form.is_valid()
+        name = form.cleaned_data.get("user_name", "")
         user = (
             DirectoryUser.objects.for_account(request.account).filter(user_name__uexact=name).first()
             if name
             else None
         )
-        if not form.is_valid() or user is None:
-            messages.error(request, f"No user named {name!r} in your directory." if name else "Enter a userName.")
+        if not name:
+            messages.error(request, "Enter the userName of a user in your directory (one line of text).")
+        elif user is None:
+            messages.error(request, f"No user named {name!r} in your directory.")
+        elif not valid:
+            messages.error(request, "Choose an agent to assign.")
         else:
             agent = _agent_or_404(request, form.cleaned_data["agent"])
             agent_services.agent_assign(agent=agent, user=user)

@@ -14,8 +14,6 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import (
     DatabaseError,
     DataError,
-    InterfaceError,
-    OperationalError,
     connection,
     transaction,
 )
@@ -25,7 +23,13 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django_scim.exceptions import BadRequestError, SCIMException
 
-from directory.errors import DATABASE_RETRY_AFTER_SECONDS, DirectoryError, ErrorKind
+from directory.errors import (
+    DATABASE_UNAVAILABLE_DETAIL,
+    DATABASE_UNAVAILABLE_ERRORS,
+    DirectoryError,
+    ErrorKind,
+    database_unavailable_headers,
+)
 from directory.scim.auth import AuthenticationFailed, authenticate
 from directory.scim.schema import (
     ERROR_SCHEMA,
@@ -218,7 +222,7 @@ class ScimView(View):
                 BadRequestError("A value in the request cannot be stored.", scim_type="invalidValue"),
                 kwargs,
             )
-        except (OperationalError, InterfaceError) as exc:
+        except DATABASE_UNAVAILABLE_ERRORS as exc:
             return self.database_unavailable(exc)
         except Exception:
             logger.exception("SCIM request failed unexpectedly: %s %s", request.method, request.path)
@@ -229,9 +233,7 @@ class ScimView(View):
         logger.warning("SCIM request failed: database unavailable (%s)", type(exc).__name__)
         return error_response(
             ScimError(
-                "The directory database is unavailable; retry shortly.",
-                status=503,
-                headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+                DATABASE_UNAVAILABLE_DETAIL, status=503, headers=database_unavailable_headers()
             )
         )
 

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 
 from integrations.sign_in import DEVICE_COOKIE
 from tests.conftest import ADMIN_PASSWORD
-from tests.integrations.counting_hasher import CountingPasswordHasher, SlowCountingPasswordHasher
+from tests.integrations.counting_hasher import CountingPasswordHasher
 from tests.integrations.sign_in_browser import SIGN_IN_PAGES, SignInBrowser, signed_in, throttled
 
 OPERATOR = "root@operator.example"
