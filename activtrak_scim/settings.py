@@ -74,15 +74,28 @@ def env_list(name: str, default: list[str]) -> list[str]:
 POSTGRES_SCHEMES = ("postgres", "postgresql", "pgsql")
 
 
+# SQLite (the quick start) with several writers at once: WAL lets readers run beside the one
+# writer, IMMEDIATE takes the write lock when a transaction starts (a deferred one that reads
+# first cannot upgrade and fails at once), and the timeout makes a writer wait its turn.
+SQLITE_OPTIONS = {
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+}
+
+
 def database_from_url(url: str | None) -> dict:
     """postgres://user:password@host:port/name?sslmode=... -> Django settings; None -> the SQLite
     file. dj-database-url reads the URL, so every query parameter reaches the connection (libpq
     options such as sslmode, sslrootcert, connect_timeout, target_session_attrs)."""
     if not url:
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3",
+                "OPTIONS": SQLITE_OPTIONS}
     scheme = urlsplit(url).scheme
     if scheme == "sqlite":
-        return dj_database_url.parse(url)
+        config = dj_database_url.parse(url)
+        config["OPTIONS"] = {**SQLITE_OPTIONS, **config.get("OPTIONS", {})}
+        return config
     if scheme not in POSTGRES_SCHEMES:
         raise ImproperlyConfigured(
             f"DATABASE_URL scheme {scheme!r} is not supported; use postgres:// or sqlite://."
@@ -155,16 +168,20 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
+# The one-command quick start on one machine: generated secret files, SQLite, localhost, plain
+# HTTP, static files from the source folders, but no debug pages for visitors.
+QUICK_START = env_bool("DJANGO_QUICK_START", False)
+LOCAL = DEBUG or QUICK_START
 # Production runs behind one TLS-terminating proxy or load balancer (docs/deploy.md).
-BEHIND_TLS_PROXY = not DEBUG and env_bool("DJANGO_BEHIND_TLS_PROXY", True)
+BEHIND_TLS_PROXY = not LOCAL and env_bool("DJANGO_BEHIND_TLS_PROXY", True)
 # Proxies in front of the app that append to X-Forwarded-For; the client address is the entry
 # this far from the right (integrations/client_address.py). 0: the connection's own address.
 TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 1 if BEHIND_TLS_PROXY else 0)
-SECRET_KEY = required_secret("DJANGO_SECRET_KEY", debug=DEBUG, quick_start_file=".secret_key")
+SECRET_KEY = required_secret("DJANGO_SECRET_KEY", debug=LOCAL, quick_start_file=".secret_key")
 ALLOWED_HOSTS = env_list(
-    "DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
+    "DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if LOCAL else []
 )
-if not DEBUG and not ALLOWED_HOSTS:
+if not LOCAL and not ALLOWED_HOSTS:
     # Django would answer every request 400; say why at start-up instead.
     raise ImproperlyConfigured(
         "DJANGO_ALLOWED_HOSTS is required when DJANGO_DEBUG is false: the host names clients "
@@ -220,7 +237,7 @@ TEMPLATES = [
     },
 ]
 
-if not DEBUG and not os.environ.get("DATABASE_URL"):
+if not LOCAL and not os.environ.get("DATABASE_URL"):
     # Production on the quick start's SQLite file would lose its data with the container.
     raise ImproperlyConfigured("DATABASE_URL is required when DJANGO_DEBUG is false.")
 DATABASES = {"default": database_from_url(os.environ.get("DATABASE_URL"))}
@@ -243,6 +260,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfiles")
+# The quick start serves static files straight from static/, without collectstatic.
+WHITENOISE_USE_FINDERS = LOCAL
 # The customer setup guides the product serves at /help/<guide>/.
 GUIDES_DIR = BASE_DIR / "docs"
 
@@ -281,7 +300,7 @@ SCIM_PATCH_MAX_OPERATIONS = env_int("SCIM_PATCH_MAX_OPERATIONS", 2000, minimum=1
 # rotating either one alone breaks nothing. To rotate it, move the old value to the fallbacks:
 # new keys are digested with the current secret, and presented keys are checked against all.
 SCIM_KEY_HMAC_SECRET = required_secret(
-    "SCIM_KEY_HMAC_SECRET", debug=DEBUG, quick_start_file=".scim_key_hmac_secret"
+    "SCIM_KEY_HMAC_SECRET", debug=LOCAL, quick_start_file=".scim_key_hmac_secret"
 )
 SCIM_KEY_HMAC_SECRET_FALLBACKS = env_secret_list("SCIM_KEY_HMAC_SECRET_FALLBACKS")
 # last_used_at is written at most once per this many seconds per key.
@@ -322,7 +341,7 @@ CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-if not DEBUG:
+if not LOCAL:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
     SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
