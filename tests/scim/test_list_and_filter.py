@@ -126,8 +126,12 @@ def test_filtered_totals_are_exact_whether_or_not_the_page_tells(scim, people, s
 
 
 def test_count_is_capped_at_max_results(scim, people, settings):
+    settings.SCIM_MAX_RESULTS = 2  # fewer than the three users, so the cap has work to do
     response = scim.get("/Users", params={"count": 100000}).json()
-    assert response["itemsPerPage"] == 3
+    assert response["totalResults"] == 3
+    assert response["itemsPerPage"] == len(response["Resources"]) == 2
+    second = scim.get("/Users", params={"count": 100000, "startIndex": 3}).json()
+    assert len(second["Resources"]) == 1
 
 
 def test_non_integer_paging_is_a_400(scim):
