@@ -115,8 +115,10 @@ class Peer:
     """The reference server, started by its own start.sh on a new SQLite database."""
 
     def __init__(self, port: int, token: str) -> None:
+        # Our gunicorn settings (GUNICORN_WORKERS, ...) are not the reference's: it keeps its own.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GUNICORN_")}
         done = subprocess.run(["bash", str(PEER / "start.sh"), str(port), token],
-                              capture_output=True, text=True, timeout=600)
+                              capture_output=True, text=True, timeout=600, env=env)
         values = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
         if done.returncode != 0 or "PID" not in values:
             sys.exit(f"The reference server did not start:\n{done.stdout}\n{done.stderr}")
