@@ -53,6 +53,7 @@ class Phase:
     latencies: list[float] = field(default_factory=list)
     statuses: Counter = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
+    unexpected: int = 0  # answers with a status the caller did not expect
     elapsed: float = 0.0
     note: str = ""
 
@@ -104,6 +105,8 @@ class Client:
         if self.phase is not None:
             self.phase.latencies.append(elapsed)
             self.phase.statuses[status] += 1
+            if status not in expect:
+                self.phase.unexpected += 1
             if status not in expect and len(self.phase.errors) < 5:
                 self.phase.errors.append(f"{method} {path[:80]} -> {status} {content[:200]!r}")
         return status, content
@@ -759,6 +762,10 @@ def report(floor: Phase, phases: list[Phase], extra: dict) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if "--side-by-side" in (sys.argv[1:] if argv is None else argv):
+        import side_by_side
+
+        return side_by_side.main(argv)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", default="bench_scale")
     parser.add_argument("--prefix", default="scale")

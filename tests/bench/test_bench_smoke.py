@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -55,3 +56,24 @@ def test_tiny_benchmark_runs_every_phase_and_prints_targets(bench_database_url):
     assert single.returncode == 0, single.stdout[-3000:] + single.stderr[-3000:]
     for label in ("SCIM userName eq lookup", "SCIM 50k group, PUT one change", "Groups page"):
         assert label in single.stdout
+
+
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="needs PostgreSQL")
+def test_tiny_side_by_side_prints_every_phase_for_ours_and_the_reference(bench_database_url):
+    env = {**os.environ, "BENCH_DATABASE_URL": bench_database_url}
+
+    done = subprocess.run(
+        [str(ROOT / "bin" / "bench"), "--side-by-side", "--tiny", "--port", str(free_port())],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )
+
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout
+    assert "FAILED" not in out and "wrong answer" not in out, out
+    summary = out.split("Summary (medians over the rounds):")[1].splitlines()
+    for phase in ("lookup + create users", "groups: POST + PATCH add members", "profile updates",
+                  "deactivations", "pages of 100", "overall"):
+        row = next(line for line in summary if line.startswith(phase))
+        # ours req/s, p95, reference req/s, p95, their ratio and its spread, p95 over /readyz's
+        assert len(re.findall(r"\d+\.\d+", row)) == 8, row
+    assert "/readyz on ours (one PostgreSQL round trip)" in out
