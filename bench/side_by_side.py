@@ -47,7 +47,7 @@ from run import (
     server_env,
 )
 
-PEER = Path(os.environ.get("BENCH_PEER_DIR", ROOT.parent.parent / "shared" / "peers" / "django-scim2-demo"))
+PEER = Path(os.environ.get("BENCH_PEER_DIR", ROOT.parent / "shared" / "peers" / "django-scim2-demo"))
 PHASES = (
     "lookup + create users (GET + POST)",
     "groups: POST + PATCH add members",
