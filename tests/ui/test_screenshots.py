@@ -73,3 +73,15 @@ def test_take_the_screenshots_for_the_docs(open_page, live_server, settings, acm
     phone.get_by_role("button", name=f"Add instance: {OKTA}").click()
     expect(phone.get_by_role("dialog", name=OKTA)).to_be_visible()
     phone.screenshot(path=DOCS / "add-instance-phone.png")
+
+
+def test_take_the_sign_in_and_guide_screenshots(browser, live_server):
+    context = browser.new_context(viewport={"width": 1280, "height": 820})
+    page = context.new_page()
+    page.goto(f"{live_server.url}/auth/v2/authenticate")
+    expect(page.get_by_label("Email")).to_be_visible()
+    page.screenshot(path=DOCS / "swa-sign-in.png")
+    page.goto(f"{live_server.url}/help/okta-setup/#troubleshooting")
+    expect(page.get_by_role("heading", name="Troubleshooting")).to_be_visible()
+    page.screenshot(path=DOCS / "okta-setup-guide.png")
+    context.close()
