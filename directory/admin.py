@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Max, OuterRef, Subquery
@@ -13,6 +14,7 @@ from django.utils.functional import cached_property
 from directory import agent_services, services
 from directory.errors import DirectoryError, ErrorKind
 from directory.expressions import count_subquery
+from directory.forms import AgentAssignForm
 from directory.models import (
     Account,
     AccountDomain,
@@ -340,6 +342,12 @@ class AgentAdmin(ExactIdSearch, BigTableAdmin):
         agents = list(queryset)
         accounts = {agent.account_id for agent in agents}
         error = ""
+        if user_name:
+            try:
+                # The Agents page's rule (no NUL, within the column) before the name is looked up.
+                AgentAssignForm.base_fields["user_name"].clean(user_name)
+            except ValidationError as exc:
+                error, user_name = exc.messages[0], ""
         if user_name:
             if len(accounts) != 1:
                 error = "Select agents of one account."

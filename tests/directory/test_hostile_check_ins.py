@@ -4,6 +4,8 @@ and never HTML from the API."""
 
 from __future__ import annotations
 
+import html
+
 import pytest
 import requests
 
@@ -138,5 +140,36 @@ def test_the_agents_page_answers_bad_assignments_with_a_message(
     )
     assert response.status_code == 200, response.status_code
     assert message in response.text
+    stray.refresh_from_db()
+    assert stray.user is None
+
+
+@pytest.mark.parametrize(
+    ("user_name", "message"),
+    [("x\x00", "Null characters are not allowed."), ("a" * 400, "at most 320 characters")],
+)
+def test_the_admin_assign_action_answers_bad_names_with_a_message(
+    live_server, acme, user_name, message
+):
+    from django.contrib.auth import get_user_model
+
+    stray = Agent.objects.create(
+        account=acme, logon_name="kiosk@acme.example", logon_user="kiosk",
+        logon_domain="acme.example", machine_name="KIOSK",
+    )
+    get_user_model().objects.create_superuser("op@operator.example", "op@operator.example", ADMIN_PASSWORD)
+    browser = SignInBrowser(live_server.url)
+    assert signed_in(browser.sign_in("/admin/login/", "op@operator.example", ADMIN_PASSWORD))
+    page = browser.session.get(live_server.url + "/admin/directory/agent/", timeout=30)
+    token = CSRF_FIELD.search(page.text).group(1)
+    response = browser.session.post(
+        live_server.url + "/admin/directory/agent/",
+        data={"csrfmiddlewaretoken": token, "action": "assign_to_user",
+              "_selected_action": [stray.pk], "user_name": user_name},
+        headers={"Referer": live_server.url + "/admin/directory/agent/"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.status_code
+    assert message in html.unescape(response.text)
     stray.refresh_from_db()
     assert stray.user is None
