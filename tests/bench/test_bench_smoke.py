@@ -58,7 +58,12 @@ def test_tiny_benchmark_runs_every_phase_and_prints_targets(bench_database_url):
         assert label in single.stdout
 
 
+# The reference server ships in ../shared beside the checkout (as on the team's machines and CI).
+REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "peers" / "django-scim2-demo"
+
+
 @pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="needs PostgreSQL")
+@pytest.mark.skipif(not REFERENCE.is_dir(), reason=f"the reference server is not at {REFERENCE}")
 def test_tiny_side_by_side_prints_every_phase_for_ours_and_the_reference(bench_database_url):
     env = {**os.environ, "BENCH_DATABASE_URL": bench_database_url}
 
