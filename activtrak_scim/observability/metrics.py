@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -27,6 +26,7 @@ from prometheus_client import (
 )
 
 from activtrak_scim.observability.worker_samples import samples_locked
+from directory.errors import DATABASE_UNAVAILABLE_ERRORS
 
 METRICS_PATH = "/metrics"
 METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
@@ -130,7 +130,7 @@ class MetricsMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> None:
         # A page (not SCIM or the agent API, which answer 503 themselves) that lost the database.
-        if isinstance(exception, (OperationalError, InterfaceError)):
+        if isinstance(exception, DATABASE_UNAVAILABLE_ERRORS):
             request.database_unavailable = True
 
     @staticmethod
