@@ -1,6 +1,7 @@
 """Isolation matrix: globex's SCIM key, agent key and admin (charlie) against every endpoint,
 method and page, aimed at acme's ids and lists. The answer is 404 or an empty list, never
-acme's data, and acme's rows are unchanged afterwards.
+acme's data, and acme's rows are unchanged afterwards. Each account page is also sent its real
+form fields and actions naming acme's objects, on acme's URLs and on globex's own pages.
 
 The URL patterns are enumerated from the resolver, so a new endpoint or page fails
 ``test_every_url_pattern_is_covered`` until this matrix knows about it.
@@ -9,15 +10,18 @@ The URL patterns are enumerated from the resolver, so a new endpoint or page fai
 from __future__ import annotations
 
 import json
+import re
 import uuid
+from collections.abc import Iterator
 
 import pytest
+from django.db.models import Q
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from directory.agent_services import agent_check_in
+from directory.agent_services import agent_assign, agent_check_in, agents_merge
 from directory.models import Agent, DirectoryUser, Group, GroupMembership
 from integrations.guides import GUIDE_FILES
-from integrations.models import ApiKey, IntegrationInstance
+from integrations.models import AgentKey, ApiKey, IntegrationInstance
 from integrations.services import agent_key_regenerate, instance_create
 
 SCIM_ROUTES = {
@@ -62,13 +66,16 @@ def acme_world(acme, acme_key):
 
 def snapshot(account) -> dict:
     users = DirectoryUser.objects.filter(account=account)
+    memberships = GroupMembership.objects.filter(Q(group__account=account) | Q(user__account=account))
     return {
         "users": sorted(users.values_list("scim_id", "user_name", "given_name", "is_active", "deleted_at")),
         "groups": sorted(Group.objects.filter(account=account).values_list("scim_id", "display_name")),
-        "members": GroupMembership.objects.filter(group__account=account).count(),
-        "agents": sorted(Agent.objects.filter(account=account).values_list("public_id", "user_id", "machine_name")),
+        "members": sorted(memberships.values_list("group__scim_id", "user__scim_id")),
+        "agents": sorted(Agent.objects.filter(account=account).values_list(
+            "public_id", "user_id", "machine_name", "merged_into_id", "is_manually_assigned")),
         "instances": sorted(IntegrationInstance.objects.filter(account=account).values_list("pk", "name", "deleted_at")),
         "keys": sorted(ApiKey.objects.filter(instance__account=account).values_list("pk", "revoked_at")),
+        "agent_keys": sorted(AgentKey.objects.filter(account=account).values_list("pk", "revoked_at")),
     }
 
 
@@ -95,6 +102,11 @@ def test_every_url_pattern_is_covered():
             page_kwargs_for(pattern, None)
         except LookupError as exc:
             uncovered.append((name, str(exc)))
+        if name not in PAGE_FORMS:
+            uncovered.append((name, "its forms are not in PAGE_FORMS"))
+        converters = getattr(pattern.pattern, "converters", {}).values()
+        if any(type(c).__name__ == "UUIDConverter" for c in converters) and name not in PAGE_OBJECTS:
+            uncovered.append((name, "its object is not in PAGE_OBJECTS"))
     assert not uncovered, f"add these URL patterns to the isolation matrix: {uncovered}"
     scim_names = {name for name, _ in url_patterns() if name and name.startswith("scim:")}
     assert scim_names == SCIM_ROUTES, scim_names ^ SCIM_ROUTES
@@ -107,7 +119,9 @@ def page_kwargs_for(pattern: URLPattern, world: dict | None) -> list[dict]:
     for name, converter in converters.items():
         kind = type(converter).__name__
         if kind == "UUIDConverter":
-            values = [world["user"].scim_id, world["group"].scim_id, world["agent"].public_id] if world else [uuid.uuid4()]
+            # The page world keeps agents by their public id, as the forms post them.
+            agent = getattr(world["agent"], "public_id", world["agent"]) if world else None
+            values = [world["user"].scim_id, world["group"].scim_id, agent] if world else [uuid.uuid4()]
         elif kind == "IntConverter":
             values = [world["instance"].pk] if world else [1]
         elif kind == "SlugConverter" and name == "kind":
@@ -189,53 +203,190 @@ def test_globex_agent_key_never_reaches_acme_agents_or_users(client, acme_world,
     assert snapshot(acme_world["user"].account) == before
 
 
-# Every action a page form sends, each with every field any page form reads, aimed at acme.
-PAGE_ACTIONS = ["rename", "add", "remove", "delete", "assign", "regenerate-key", "merge", ""]
+def tenant_world(account, name: str) -> dict:
+    """An account's objects for the page matrix: a user with a primary agent, a second agent and
+    an alias merged into the first, an unassigned agent, a second user, a product-side group
+    holding the first user, an instance and an agent key."""
+    domain = f"{account.slug}.example"
+    user = DirectoryUser.objects.create(account=account, user_name=f"{name}.one@{domain}")
+    other = DirectoryUser.objects.create(account=account, user_name=f"{name}.two@{domain}")
+    agents = {}
+    for role in ("agent", "agent2", "alias", "unassigned"):
+        agents[role], _ = agent_check_in(
+            account=account, logon_name=f"{name}-{role}@{domain}",
+            machine_name=f"{name.upper()}-{role}-PC",
+        )
+    for role in ("agent", "agent2", "alias"):
+        agent_assign(agent=agents[role], user=user)
+    agents_merge(primary=agents["agent"], others=[agents["alias"]])
+    group = Group.objects.create(account=account, display_name=f"{name} team", source=Group.SOURCE_PRODUCT)
+    GroupMembership.objects.create(group=group, user=user)
+    instance, key = instance_create(account=account, name=f"{name} Okta")
+    agent_key_regenerate(account=account)
+    return {"user": user, "other": other, "group": group, "instance": instance, "key": key,
+            **{role: str(agent.public_id) for role, agent in agents.items()}}
 
 
-def acme_form_fields(world: dict, action: str) -> dict:
-    agent = str(world["agent"].public_id)
-    return {
-        "action": action,
-        "name": "pwned",
-        "display_name": "pwned",
-        "user_name": world["user"].user_name,
-        "agent": agent,
-        "agents": [agent],
-        "primary": agent,
-        "others": [agent],
-        "confirm": "on",
-        "acknowledge": "on",
-        "overlap_hours": "24",
-    }
+@pytest.fixture
+def acme_pages(acme_world):
+    """acme's page objects, named so that globex's pages must never show them."""
+    world = tenant_world(acme_world["user"].account, "acmehidden")
+    markers = [*acme_world["markers"], "acmehidden", "ACMEHIDDEN-", str(world["user"].scim_id),
+               str(world["group"].scim_id), world["key"],
+               *(world[role] for role in ("agent", "agent2", "alias", "unassigned"))]
+    return {**world, "markers": markers}
 
 
-def test_globex_admin_pages_aimed_at_acme_show_and_change_nothing(client, acme_world, charlie):
-    before = snapshot(acme_world["user"].account)
+@pytest.fixture
+def globex_pages(globex):
+    return tenant_world(globex, "globexown")
+
+
+# Every URL name of the account pages, with the bodies its forms POST (the fields and actions in
+# templates/directory/*.html, templates/integrations/*.html and the views that read them). Each
+# body is built from ``t``, the account whose objects the fields name, and ``own``, the
+# signed-in admin's account. Aimed at acme (t = acme), nothing of acme's may change; aimed at
+# globex's own objects (t = own), every body changes something, so each one reaches its branch.
+PAGE_FORMS = {
+    "integrations:home": [],
+    "integrations:index": [],
+    "integrations:guide": [],
+    "integrations:instance-list": [],
+    "integrations:instance-new": [
+        lambda t, own: {"name": "pwned", "key": t["key"], "acknowledged": "on"},
+    ],
+    "integrations:instance-detail": [lambda t, own: {"name": "pwned"}],
+    "integrations:instance-regenerate": [lambda t, own: {"confirm": "yes"}],
+    "integrations:instance-rotate": [lambda t, own: {"overlap_hours": "24"}],
+    "integrations:instance-delete": [lambda t, own: {"confirm": "yes"}],
+    "integrations:instance-activity": [],
+    "directory:user-list": [],
+    "directory:user-detail": [],
+    "directory:user-merge-agents": [
+        lambda t, own: {"primary": own["agent"], "others": [t["agent2"]]},
+        lambda t, own: {"primary": t["agent"], "others": [t["agent2"]]},
+    ],
+    "directory:user-unmerge-agent": [lambda t, own: {"agent": t["alias"]}],
+    "directory:user-assign-agent": [lambda t, own: {"agent": t["unassigned"]}],
+    "directory:agent-list": [
+        lambda t, own: {"action": "assign", "agent": t["unassigned"], "user_name": own["other"].user_name},
+        lambda t, own: {"action": "assign", "agent": own["agent2"], "user_name": t["other"].user_name},
+        lambda t, own: {"action": "regenerate-key"},
+    ],
+    "directory:group-list": [lambda t, own: {"display_name": "pwned"}],
+    "directory:group-detail": [
+        lambda t, own: {"action": "add", "user_name": t["other"].user_name},
+        lambda t, own: {"action": "remove", "user_name": t["user"].user_name},
+        lambda t, own: {"action": "rename", "display_name": "pwned"},
+        lambda t, own: {"action": "delete"},
+    ],
+}
+# Query strings the pages read, aimed at the same way.
+PAGE_QUERIES = {
+    "directory:user-list": lambda t: [{"group": str(t["group"].scim_id)}, {"q": t["user"].user_name}],
+    "directory:group-list": lambda t: [{"q": t["group"].display_name}],
+    "integrations:instance-activity": lambda t: [{"outcome": "failure"}],
+}
+# The pages that need an object, and which of the world's objects is theirs.
+PAGE_OBJECTS = {
+    "directory:user-detail": "user", "directory:user-merge-agents": "user",
+    "directory:user-unmerge-agent": "user", "directory:user-assign-agent": "user",
+    "directory:group-detail": "group",
+}
+
+
+def page_patterns() -> dict:
+    return {name: pattern for name, pattern in url_patterns()
+            if name and name.startswith(("directory:", "integrations:"))}
+
+
+def own_page_kwargs(name: str, pattern: URLPattern, own: dict) -> list[dict]:
+    """The page aimed at the signed-in admin's own object: exactly one per id converter."""
+    choices: list[dict] = [{}]
+    for field, converter in getattr(pattern.pattern, "converters", {}).items():
+        kind = type(converter).__name__
+        if kind == "UUIDConverter":
+            values = [own[PAGE_OBJECTS[name]].scim_id]
+        elif kind == "IntConverter":
+            values = [own["instance"].pk]
+        else:
+            values = [v for choice in page_kwargs_for(pattern, None) for k, v in choice.items() if k == field]
+        choices = [{**choice, field: value} for choice in choices for value in values]
+    return choices
+
+
+def page_responses(client, url: str, name: str, t: dict, own: dict) -> Iterator[tuple]:
+    """(response, everything sent so far) for a GET, a GET per query string and a POST per
+    form, one at a time. A page may echo what the client sent, also on the next page (a flash
+    message)."""
+    sent = ""
+    for query in [{}, *PAGE_QUERIES.get(name, lambda _: [])(t)]:
+        sent += str(query)
+        yield client.get(url, query), sent
+    for form in PAGE_FORMS[name]:
+        body = form(t, own)
+        sent += str(body)
+        yield client.post(url, body), sent
+
+
+@pytest.mark.parametrize("name", sorted(PAGE_FORMS))
+def test_globex_admin_pages_aimed_at_acme_show_and_change_nothing(
+    client, acme_world, acme_pages, globex_pages, charlie, name
+):
+    acme = acme_world["user"].account
+    before = snapshot(acme)
     client.force_login(charlie)
+    pattern = page_patterns()[name]
+    acme_ids = {str(value) for value in (
+        acme_world["user"].scim_id, acme_world["group"].scim_id, acme_world["agent"].public_id,
+        acme_world["instance"].pk, acme_pages["user"].scim_id, acme_pages["group"].scim_id,
+        acme_pages["instance"].pk, acme_pages["agent"])}
     probed = 0
-    for name, pattern in url_patterns():
-        if not name or not name.startswith(("directory:", "integrations:")):
+    # acme's objects in the URL (each acme id in each id converter): a 404 for the page, its
+    # queries and every form (405 for a GET where only POST is allowed).
+    for kwargs in page_kwargs_for(pattern, acme_world) + page_kwargs_for(pattern, acme_pages):
+        if not {str(value) for value in kwargs.values()} & acme_ids:
             continue
-        for kwargs in page_kwargs_for(pattern, acme_world):
-            url = reverse(name, kwargs=kwargs)
-            aims_at_acme = any(v in (acme_world["user"].scim_id, acme_world["group"].scim_id,
-                                     acme_world["agent"].public_id, acme_world["instance"].pk)
-                               for v in kwargs.values())
-            responses = [client.get(url)] + [
-                client.post(url, acme_form_fields(acme_world, action)) for action in PAGE_ACTIONS
-            ]
-            for response in responses:
-                probed += 1
-                method = response.request["REQUEST_METHOD"]
-                assert response.status_code < 500, (method, url)
-                if aims_at_acme:
-                    assert response.status_code in (404, 403, 405), (method, url, response.status_code)
-                # A form may echo what it was sent ("No user named …"); nothing else of acme's.
-                sent = str(acme_form_fields(acme_world, "")) if method == "POST" else ""
-                assert_no_leak(response, acme_world["markers"], sent=sent)
-    assert probed >= 100
-    assert snapshot(acme_world["user"].account) == before
+        url = reverse(name, kwargs=kwargs)
+        for response, sent in page_responses(client, url, name, acme_pages, globex_pages):
+            probed += 1
+            assert response.status_code in (404, 405), (url, sent, response.status_code)
+            assert_no_leak(response, acme_pages["markers"], sent=sent)
+            # After each request: a later one (deleting globex's group) could hide a change.
+            assert snapshot(acme) == before, (url, sent)
+    # globex's own page, with acme's objects in the form fields and the query strings.
+    for kwargs in own_page_kwargs(name, pattern, globex_pages):
+        url = reverse(name, kwargs=kwargs)
+        for response, sent in page_responses(client, url, name, acme_pages, globex_pages):
+            probed += 1
+            assert response.status_code < 500, (url, sent, response.status_code)
+            assert_no_leak(response, acme_pages["markers"], sent=sent)
+            assert snapshot(acme) == before, (url, sent)
+    assert probed >= 1 + len(PAGE_FORMS[name])
+
+
+@pytest.mark.parametrize("name", sorted(name for name, forms in PAGE_FORMS.items() if forms))
+def test_the_page_forms_the_matrix_sends_change_globex_own_objects(
+    client, acme_pages, globex_pages, charlie, name
+):
+    """The bodies above are the pages' real fields and actions: aimed at globex's own objects,
+    each one changes globex's data (so aimed at acme, each one reached its handler's branch)."""
+    client.force_login(charlie)
+    globex = globex_pages["user"].account
+    kwargs = own_page_kwargs(name, page_patterns()[name], globex_pages)[0]
+    url = reverse(name, kwargs=kwargs)
+    # Aimed at one account the bodies of a page may coincide; each distinct one changes something.
+    forms = list({repr(form(globex_pages, globex_pages)): form for form in PAGE_FORMS[name]}.values())
+    if name == "integrations:instance-new":
+        # The drawer saves only the key it showed this session.
+        page = client.get(url).content.decode()
+        shown = re.search(r'value="(atk_scim_[^"]+)"', page).group(1)
+        forms = [lambda t, own: {"name": "Fresh", "key": shown, "acknowledged": "on"}]
+    for form in forms:
+        before = snapshot(globex)
+        response = client.post(url, form(globex_pages, globex_pages))
+        assert response.status_code < 400, (name, form(globex_pages, globex_pages), response.status_code)
+        assert snapshot(globex) != before, (name, form(globex_pages, globex_pages))
 
 
 def test_django_admin_is_staff_only(client, acme_world, charlie):
