@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from django.views.defaults import server_error
 
 ROOT = Path(__file__).resolve().parent.parent
 SCIM = "application/scim+json"
@@ -181,9 +182,34 @@ def test_visitors_get_the_plain_404_page_not_the_url_list(quick_start, path):
     base, _, _ = quick_start
     response = requests.get(base + path, timeout=10)
     assert response.status_code == 404
-    assert "Page not found" in response.text
+    assert "Page not found" in response.text and "css/app.css" in response.text
     assert "URLconf" not in response.text and "scim/v1" not in response.text
     assert "DEBUG = True" not in response.text
+
+
+def test_a_host_it_does_not_serve_gets_the_plain_400_page(quick_start):
+    base, _, _ = quick_start
+    response = requests.get(base + "/accounts/login/", headers={"Host": "evil.example"}, timeout=10)
+    assert response.status_code == 400
+    assert "Bad request" in response.text and "css/app.css" in response.text
+    assert "ALLOWED_HOSTS" not in response.text and "Traceback" not in response.text
+
+
+def test_a_form_posted_without_its_csrf_token_gets_the_plain_403_page(quick_start):
+    base, _, _ = quick_start
+    response = requests.post(
+        base + "/accounts/login/", data={"username": "a@b.example", "password": "x"}, timeout=10
+    )
+    assert response.status_code == 403
+    assert "This form has expired" in response.text and "css/app.css" in response.text
+    assert "CSRF verification failed" not in response.text and "DEBUG" not in response.text
+
+
+def test_the_500_page_has_the_site_look_and_needs_no_request_context(rf):
+    response = server_error(rf.get("/"))
+    assert response.status_code == 500
+    assert "Something went wrong" in response.content.decode()
+    assert "css/app.css" in response.content.decode()
 
 
 def test_the_quick_start_serves_its_pages_with_their_styles(quick_start):
