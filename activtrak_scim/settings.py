@@ -89,8 +89,11 @@ def database_from_url(url: str | None) -> dict:
     file. dj-database-url reads the URL, so every query parameter reaches the connection (libpq
     options such as sslmode, sslrootcert, connect_timeout, target_session_attrs)."""
     if not url:
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3",
-                "OPTIONS": SQLITE_OPTIONS}
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": BASE_DIR / "db.sqlite3",
+            "OPTIONS": {**SQLITE_OPTIONS},
+        }
     scheme = urlsplit(url).scheme
     if scheme == "sqlite":
         config = dj_database_url.parse(url)
