@@ -37,7 +37,6 @@ from run import (
     GROUP_SCHEMA,
     PATCH_OP,
     ROOT,
-    USER_SCHEMA,
     Client,
     Phase,
     Servers,
@@ -46,6 +45,7 @@ from run import (
     run_phase,
     server_env,
 )
+from run import user_body as okta_user_body
 
 PEER = Path(os.environ.get("BENCH_PEER_DIR", ROOT.parent / "shared" / "peers" / "django-scim2-demo"))
 PHASES = (
@@ -154,16 +154,11 @@ class Peer:
 
 
 def user_body(name: str, given: str, title: str) -> dict:
-    """What Okta sends for a user, without a password (Okta sends one only when it syncs them)."""
-    return {
-        "schemas": [USER_SCHEMA],
-        "userName": name,
-        "name": {"givenName": given, "familyName": "Bench"},
-        "emails": [{"primary": True, "value": name, "type": "work"}],
-        "displayName": f"{given} Bench",
-        "title": title,
-        "active": True,
-    }
+    """What Okta sends for a user, without a password (Okta sends one only when it syncs them,
+    and the reference would hash it)."""
+    body = okta_user_body(name, given, title)
+    del body["password"]
+    return body
 
 
 def fail(client: Client, message: str) -> None:

@@ -60,7 +60,8 @@ def match_user(account: Account, logon_name: str) -> DirectoryUser | None:
     return users.filter(pk=email_owner).first() if email_owner else None
 
 
-def _max_length(field: str) -> int:
+def agent_field_max_length(field: str) -> int:
+    """The column limit of an Agent field: the one source for the API's and the service's checks."""
     return Agent._meta.get_field(field).max_length
 
 
@@ -84,16 +85,17 @@ def agent_check_in(
     Two first check-ins of one agent may race; the unique index lets one insert win and the
     other then updates that row.
     """
-    logon_name = _clean(logon_name, "logon_name", _max_length("logon_name"), required=True)
-    machine_name = _clean(machine_name, "machine_name", _max_length("machine_name"), required=True)
-    os = _clean(os, "os", _max_length("os"), required=False)
+    limit = agent_field_max_length
+    logon_name = _clean(logon_name, "logon_name", limit("logon_name"), required=True)
+    machine_name = _clean(machine_name, "machine_name", limit("machine_name"), required=True)
+    os = _clean(os, "os", limit("os"), required=False)
     user, domain = split_logon(logon_name)
     if not user:
         raise DirectoryError("logon_name needs a user name (DOMAIN\\name or name@domain).")
-    if len(user) > _max_length("logon_user") or len(domain) > _max_length("logon_domain"):
+    if len(user) > limit("logon_user") or len(domain) > limit("logon_domain"):
         raise DirectoryError(
             f"logon_name's user name and domain must each be at most "
-            f"{min(_max_length('logon_user'), _max_length('logon_domain'))} characters."
+            f"{min(limit('logon_user'), limit('logon_domain'))} characters."
         )
     now = timezone.now()
     existing = (

@@ -21,14 +21,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from directory.agent_services import agent_check_in
+from directory.agent_services import agent_check_in, agent_field_max_length
 from directory.errors import (
     DATABASE_UNAVAILABLE_DETAIL,
     DATABASE_UNAVAILABLE_ERRORS,
     DirectoryError,
     database_unavailable_headers,
 )
-from directory.models import Agent
 from integrations.client_address import client_address
 from integrations.models import AgentKey
 from integrations.ratelimit import authentication_failure_wait
@@ -36,10 +35,6 @@ from integrations.services import KeyRefused, key_authenticate
 
 # A check-in is three short strings; anything near this size is not an agent.
 CHECK_IN_MAX_BODY_BYTES = 64 * 1024
-
-
-def _max_length(field: str) -> int:
-    return Agent._meta.get_field(field).max_length
 
 
 class PayloadTooLarge(APIException):
@@ -98,11 +93,11 @@ class AgentCheckInView(APIView):
 
     class InputSerializer(serializers.Serializer):
         logon_name = serializers.CharField(
-            max_length=_max_length("logon_name"), help_text="DOMAIN\\name or name@domain"
+            max_length=agent_field_max_length("logon_name"), help_text="DOMAIN\\name or name@domain"
         )
-        machine_name = serializers.CharField(max_length=_max_length("machine_name"))
+        machine_name = serializers.CharField(max_length=agent_field_max_length("machine_name"))
         os = serializers.CharField(
-            max_length=_max_length("os"), required=False, allow_blank=True, default=""
+            max_length=agent_field_max_length("os"), required=False, allow_blank=True, default=""
         )
 
     def initial(self, request: Request, *args, **kwargs) -> None:

@@ -143,15 +143,8 @@ def api_key_rotate(
     if current is not None:
         current.retires_at = now + overlap
         current.save(update_fields=["retires_at"])
-    event_record(
-        account=instance.account,
-        instance=instance,
-        action="key.rotate",
-        status_code=200,
-        target_type="Key",
-        target_display=_key_label(new_key),
-        detail=_rotation_detail(instance, current, overlap, created_by),
-        created_at=now,
+    _key_event_record(
+        new_key, "key.rotate", _rotation_detail(instance, current, overlap, created_by), at=now
     )
     if current is not None and not overlap:
         _retirement_record(current, at=now, cause="no-overlap")
@@ -173,6 +166,21 @@ def _rotation_detail(
     return (
         f"{who}{_key_label(previous)} works until {vendor} first uses the new key, "
         f"or for {_hours(overlap)}"
+    )
+
+
+def _key_event_record(api_key: ApiKey, action: str, detail: str, *, at: datetime) -> None:
+    """A rotation step in the key's instance activity (not provisioning traffic)."""
+    instance = api_key.instance
+    event_record(
+        account=instance.account,
+        instance=instance,
+        action=action,
+        status_code=200,
+        target_type="Key",
+        target_display=_key_label(api_key),
+        detail=detail,
+        created_at=at,
     )
 
 
@@ -207,17 +215,8 @@ def _retirement_record(api_key: ApiKey, *, at: datetime, cause: str) -> bool:
     with transaction.atomic():
         if not api_key.retire(at=at):
             return False
-        instance = api_key.instance
-        event_record(
-            account=instance.account,
-            instance=instance,
-            action="key.retire",
-            status_code=200,
-            target_type="Key",
-            target_display=_key_label(api_key),
-            detail=RETIREMENT_CAUSES[cause].format(vendor=_vendor(instance)),
-            created_at=api_key.retired_at,
-        )
+        detail = RETIREMENT_CAUSES[cause].format(vendor=_vendor(api_key.instance))
+        _key_event_record(api_key, "key.retire", detail, at=api_key.retired_at)
     return True
 
 
@@ -226,16 +225,8 @@ def _successor_first_use_record(api_key: ApiKey) -> None:
     now = timezone.now()
     instance = api_key.instance
     with transaction.atomic():
-        event_record(
-            account=instance.account,
-            instance=instance,
-            action="key.first_use",
-            status_code=200,
-            target_type="Key",
-            target_display=_key_label(api_key),
-            detail=f"{_vendor(instance)} made its first request with the new key",
-            created_at=now,
-        )
+        detail = f"{_vendor(instance)} made its first request with the new key"
+        _key_event_record(api_key, "key.first_use", detail, at=now)
         predecessor = ApiKey.objects.filter(pk=api_key.replaces_id).first()
         if predecessor is not None:
             predecessor.instance = instance

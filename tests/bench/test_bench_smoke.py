@@ -23,10 +23,10 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def bench_database_url():
-    """A database of its own for the benchmark, dropped afterwards."""
+def bench_database_url(request):
+    """A database of each test's own (they may run at once), dropped afterwards."""
     url = urllib.parse.urlsplit(os.environ["DATABASE_URL"])
-    name = f"{url.path.strip('/')}_bench_smoke"
+    name = f"{url.path.strip('/')}_bench_{request.node.name.removeprefix('test_')[:20]}"
     yield url._replace(path=f"/{name}").geturl()
     with psycopg.connect(url._replace(path="/postgres").geturl(), autocommit=True) as server:
         server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
