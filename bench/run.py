@@ -279,8 +279,8 @@ class MemoryWatch:
 # --- data: seed or reuse, keys, admin login -------------------------------------------------
 
 
-def prepare_database(args) -> dict:
-    """Create, migrate and seed the database when needed; return keys and ids for the run."""
+def django_environment(args) -> None:
+    """This process's settings for seeding and issuing keys; the servers inherit the secrets."""
     os.environ.update(
         DATABASE_URL=database_url(args.database), DJANGO_DEBUG="true",
         DJANGO_SETTINGS_MODULE="activtrak_scim.settings",
@@ -288,6 +288,11 @@ def prepare_database(args) -> dict:
         # Keys are digested under this secret: the servers must use the same one.
         SCIM_KEY_HMAC_SECRET=os.environ.get("SCIM_KEY_HMAC_SECRET") or secrets.token_urlsafe(50),
     )
+
+
+def prepare_database(args) -> dict:
+    """Create, migrate and seed the database when needed; return keys and ids for the run."""
+    django_environment(args)
     ensure_database(args.database)
     sys.path.insert(0, str(ROOT))
     import django

@@ -42,6 +42,7 @@ from run import (
     Servers,
     database_reference_phase,
     database_url,
+    django_environment,
     run_phase,
     server_env,
 )
@@ -79,11 +80,7 @@ def prepare_ours(args) -> None:
     """A fresh database for the sitting, migrated; Django set up in this process for keys."""
     import psycopg
 
-    os.environ.update(
-        DATABASE_URL=database_url(args.database), DJANGO_DEBUG="true",
-        DJANGO_SETTINGS_MODULE="activtrak_scim.settings",
-        DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(50),
-    )
+    django_environment(args)
     url = urllib.parse.urlsplit(database_url(args.database))
     name = url.path.strip("/")
     with psycopg.connect(url._replace(path="/postgres").geturl(), autocommit=True) as server:

@@ -13,6 +13,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 
+from directory import sql
 from directory.errors import DirectoryError, ErrorKind
 from directory.models import Account, AccountDomain, Agent, DirectoryUser, UserEmail
 
@@ -142,24 +143,26 @@ def agents_match_user(*, user: DirectoryUser, names: set[str]) -> int:
 
     Runs when SCIM creates a user or changes its userName or emails.
     """
+    return sql.agents_attach(user.account_id, user.pk, sorted(names), uninstall=not user.is_active)
+
+
+def agents_matching(*, account_id: int, names: set[str]):
+    """The agents :func:`agents_match_user` attaches, as an ORM query (its statement's
+    reference in the tests)."""
     condition = Q()
     for name in names:
         condition |= Q(logon_name__uexact=name)
         local, _, domain = name.rpartition("@")
         if local and domain:
-            # DOMAIN\local, where the account maps the NetBIOS DOMAIN to this email domain: in
-            # the same statement, so a create pays no round trip for the mapping.
             mapped = AccountDomain.objects.filter(
-                account_id=user.account_id,
+                account_id=account_id,
                 email_domain__uexact=domain,
                 netbios_name__uexact=OuterRef("logon_domain"),
             )
             condition |= Q(logon_user__uexact=local) & Exists(mapped)
-    return (
-        Agent.objects.filter(account_id=user.account_id, user__isnull=True, is_manually_assigned=False)
-        .filter(condition)
-        .update(user=user, is_uninstall_required=not user.is_active)
-    )
+    return Agent.objects.filter(
+        account_id=account_id, user__isnull=True, is_manually_assigned=False
+    ).filter(condition)
 
 
 def agents_follow_user_state(*, user: DirectoryUser) -> int:

@@ -20,7 +20,12 @@ from django.utils import timezone
 from directory.agent_services import agents_follow_user_state, agents_match_user
 from directory.errors import DirectoryError, ErrorKind
 from directory.models import DirectoryUser, Group, GroupMembership, UserEmail
-from directory.sql import group_members_by_scim_id, user_email_values, user_pks_by_scim_id
+from directory.sql import (
+    group_members_by_scim_id,
+    user_email_values,
+    user_name_taken,
+    user_pks_by_scim_id,
+)
 
 MAX_NAMED_IN_ERROR = 10
 # How we print ids, and so how Okta sends them back: no parsing needed.
@@ -36,12 +41,7 @@ class EmailAddress:
 
 
 def _user_name_taken(user: DirectoryUser) -> bool:
-    clash = DirectoryUser.objects.filter(
-        account_id=user.account_id, deleted_at__isnull=True, user_name__uexact=user.user_name
-    )
-    if user.pk:
-        clash = clash.exclude(pk=user.pk)
-    return clash.exists()
+    return user_name_taken(user.account_id, user.user_name, except_id=user.pk)
 
 
 @dataclass(frozen=True)

@@ -210,12 +210,13 @@ class ResourceView(ScimView):
     def filtered_page(queryset, start_index: int, count: int) -> tuple[list, int]:
         """A page of a filtered list and its total, counted only when the page does not tell.
 
-        Filters select few rows (Okta's lookup is ``userName eq``): a page that is neither
-        empty nor full gives the total without a COUNT query.
+        Filters select few rows (Okta's lookup is ``userName eq``, usually finding nothing): a
+        page that is not full gives the total without a COUNT query, unless it is an empty page
+        past the first (the rows may all lie before it).
         """
         skip = start_index - 1
         page = in_id_order(queryset.order_by("id").values("pk")[skip : skip + count]) if count else []
-        if page and len(page) < count:
+        if count and len(page) < count and (page or not skip):
             return page, skip + len(page)
         return page, queryset.count()
 

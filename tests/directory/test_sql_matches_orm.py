@@ -8,7 +8,16 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from directory import sql
-from directory.models import DirectoryUser, Group, GroupMembership, LiveUserTally, UserEmail
+from directory.agent_services import agents_matching, split_logon
+from directory.models import (
+    AccountDomain,
+    Agent,
+    DirectoryUser,
+    Group,
+    GroupMembership,
+    LiveUserTally,
+    UserEmail,
+)
 from integrations.keys import parse_key
 from integrations.models import ApiKey
 
@@ -178,3 +187,51 @@ def test_estimated_row_count(acme, directory):
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {table}")
     assert sql.estimated_row_count(table) == DirectoryUser.objects.count() == 16
+
+
+@pytest.mark.parametrize("except_own", [False, True])
+def test_user_name_taken(acme, globex, directory, except_own):
+    users = directory["acme"]
+    asked = [u.user_name.upper() for u in users] + ["u1@globex.example", "nobody@acme.example"]
+    for user_name in asked:
+        own = users[1] if except_own else None
+        orm = DirectoryUser.objects.filter(
+            account=acme, deleted_at__isnull=True, user_name__uexact=user_name
+        ).exclude(pk=own.pk if own else None).exists()
+        assert sql.user_name_taken(acme.pk, user_name, except_id=own.pk if own else None) == orm, user_name
+    assert sql.user_name_taken(acme.pk, users[0].user_name.lower()) is True
+    assert sql.user_name_taken(acme.pk, users[7].user_name) is False  # tombstoned
+
+
+def test_agents_attach(acme, globex, directory):
+    user, other = directory["acme"][0], directory["acme"][1]
+    for account in (acme, globex):
+        AccountDomain.objects.create(account=account, netbios_name="ACME", email_domain="acme.example")
+
+    def agent(account, logon, **fields):
+        logon_user, logon_domain = split_logon(logon)
+        return Agent.objects.create(
+            account=account, logon_name=logon, logon_user=logon_user, logon_domain=logon_domain,
+            machine_name=f"pc-{Agent.objects.count()}", **fields,
+        )
+
+    by_name = agent(acme, "TYLER@acme.example")
+    by_mapped_domain = agent(acme, "acme\\Tyler")
+    left = [
+        agent(acme, "OTHER\\tyler"),  # a domain the account does not map
+        agent(acme, "tyler@acme.example", is_manually_assigned=True),
+        agent(acme, "someone@acme.example"),
+        agent(acme, "ACME\\tyler", user=other),  # already someone's
+        agent(globex, "tyler@acme.example"),
+        agent(globex, "ACME\\tyler"),
+    ]
+    names = {"tyler@acme.example", "t.y@elsewhere.example"}
+    expected = set(agents_matching(account_id=acme.pk, names=names).values_list("pk", flat=True))
+
+    attached = sql.agents_attach(acme.pk, user.pk, sorted(names), uninstall=True)
+
+    assert expected == {by_name.pk, by_mapped_domain.pk}
+    assert attached == 2
+    assert set(Agent.objects.filter(user=user).values_list("pk", flat=True)) == expected
+    assert all(a.is_uninstall_required for a in Agent.objects.filter(pk__in=expected))
+    assert [Agent.objects.get(pk=a.pk).user_id for a in left] == [a.user_id for a in left]

@@ -166,3 +166,18 @@ def test_a_group_patch_of_100_members_takes_the_same_queries_however_many_operat
         assert patched.status_code == 200 and len(patched.json()["members"]) == 110
 
     assert len(set(counts)) == 1, counts
+
+
+def test_oktas_lookup_of_a_new_user_name_counts_nothing(acme, acme_key, scim_client, django_assert_num_queries):
+    """Okta looks up every userName before creating it, and almost always finds nothing: an
+    empty first page says the total is 0 without a COUNT."""
+    make_users(acme, 3)
+    scim_client("GET", "/Users?count=1")  # notes the key's use, which is written at most once a while
+
+    with django_assert_num_queries(3):  # the key, its rate-limit counter, the page
+        lookup = scim_client("GET", '/Users?filter=userName eq "new@acme.example"&startIndex=1&count=100')
+    past_the_rows = scim_client("GET", '/Users?filter=userName sw "user"&startIndex=10&count=2')
+
+    assert lookup.json()["totalResults"] == 0 and lookup.json()["Resources"] == []
+    # An empty page after the first still counts: the rows may all lie before it.
+    assert past_the_rows.json()["totalResults"] == 3 and past_the_rows.json()["Resources"] == []
