@@ -346,6 +346,29 @@ def in_id_order(ids: QuerySet) -> list[models.Model]:
     return [_from_row(model, row) for row in _fetch(sql, list(params))]
 
 
+def scim_resource(model: type[models.Model], account_id: int, scim_id: uuid.UUID, *,
+                  lock: bool = False) -> models.Model | None:
+    """The account's user or group with this SCIM id, in the scope of ``for_account`` (a
+    deleted user is not found); locked for update when asked.
+
+    Every SCIM read, PUT, PATCH and DELETE of one resource starts here: the ORM's build of
+    the same ``for_account(...).get(scim_id=...)`` was a third of a deactivation's Python.
+    """
+    sql = _scim_resource_sql(model, lock and connection.features.has_select_for_update)
+    key = model._meta.get_field("scim_id").get_db_prep_value(scim_id, connection)
+    rows = _fetch(sql, [account_id, key])
+    return _from_row(model, rows[0]) if rows else None
+
+
+@cache
+def _scim_resource_sql(model: type[models.Model], lock: bool) -> str:
+    live = " AND deleted_at IS NULL" if model is directory_models.DirectoryUser else ""
+    return (
+        f"SELECT {_columns(model)} FROM {model._meta.db_table}"
+        f" WHERE account_id = %s AND scim_id = %s{live}{' FOR UPDATE' if lock else ''}"
+    )
+
+
 def api_keys_with_owners(lookup: str) -> list[models.Model]:
     """The SCIM keys with this lookup prefix, each with its instance and account attached."""
     found = []

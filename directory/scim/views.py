@@ -29,7 +29,7 @@ from directory.scim.schema import (
 )
 from directory.scim.sorting import sort_field
 from directory.scim.users import UserAdapter, UserValues
-from directory.sql import group_member_values, in_id_order, user_page_values
+from directory.sql import group_member_values, in_id_order, scim_resource, user_page_values
 from integrations.services import event_record
 
 
@@ -41,6 +41,7 @@ class ResourceView(ScimView):
     schema = USER_SCHEMA
     resource_type = "User"
     action_prefix = "user"
+    model = DirectoryUser  # the rows base_queryset() and sql.scim_resource() scope alike
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -72,13 +73,10 @@ class ResourceView(ScimView):
             key = uuid.UUID(scim_id)
         except (ValueError, TypeError):
             raise NotFoundError(scim_id) from None
-        queryset = self.base_queryset()
-        if lock:
-            queryset = queryset.select_for_update(of=("self",))
-        try:
-            return queryset.get(scim_id=key)
-        except queryset.model.DoesNotExist:
-            raise NotFoundError(scim_id) from None
+        found = scim_resource(self.model, self.account.pk, key, lock=lock)
+        if found is None:
+            raise NotFoundError(scim_id)
+        return found
 
     def adapter(self, obj, selection=None, values=None):
         return self.adapter_class(obj, request=self.request, selection=selection, values=values)
@@ -302,6 +300,7 @@ class UsersView(ResourceView):
     schema = USER_SCHEMA
     resource_type = "User"
     action_prefix = "user"
+    model = DirectoryUser  # the rows base_queryset() and sql.scim_resource() scope alike
 
     def base_queryset(self):
         return DirectoryUser.objects.for_account(self.account)
@@ -331,6 +330,7 @@ class GroupsView(ResourceView):
     schema = GROUP_SCHEMA
     resource_type = "Group"
     action_prefix = "group"
+    model = Group
 
     def base_queryset(self):
         return Group.objects.for_account(self.account)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.db import connection
 from django.db.models import Sum
@@ -235,3 +237,28 @@ def test_agents_attach(acme, globex, directory):
     assert set(Agent.objects.filter(user=user).values_list("pk", flat=True)) == expected
     assert all(a.is_uninstall_required for a in Agent.objects.filter(pk__in=expected))
     assert [Agent.objects.get(pk=a.pk).user_id for a in left] == [a.user_id for a in left]
+
+
+@pytest.mark.parametrize("lock", [False, True])
+def test_scim_resource_is_for_accounts_get(acme, globex, directory, lock):
+    """Found exactly where ``for_account(account).get(scim_id=...)`` finds it, with the same
+    field values: another account's ids and a deleted user are not found."""
+    candidates = [
+        *((DirectoryUser, u.scim_id) for slug in ("acme", "globex") for u in directory[slug]),
+        *((Group, g.scim_id) for g in Group.objects.all()),
+        (DirectoryUser, uuid.uuid4()),
+    ]
+    found = 0
+    for model, scim_id in candidates:
+        try:
+            expected = model.objects.for_account(acme).get(scim_id=scim_id)
+        except model.DoesNotExist:
+            expected = None
+        row = sql.scim_resource(model, acme.pk, scim_id, lock=lock)
+        if expected is None:
+            assert row is None, (model, scim_id)
+            continue
+        found += 1
+        fields = [f.attname for f in model._meta.concrete_fields]
+        assert [getattr(row, f) for f in fields] == [getattr(expected, f) for f in fields]
+    assert found == 7 + 3  # acme's live users and its groups
