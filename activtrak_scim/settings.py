@@ -209,6 +209,8 @@ MIDDLEWARE = [
     "activtrak_scim.observability.metrics.MetricsMiddleware",
     # Answers /healthz and /readyz before host validation: probes send the host's IP as Host.
     "activtrak_scim.health.HealthCheckMiddleware",
+    # Before anything asks for the host: a SCIM request for a host not served gets a SCIM error.
+    "directory.scim.http.ScimHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves collectstatic's STATIC_ROOT from the app itself, so gunicorn alone serves the pages.
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -127,12 +127,11 @@ class ApiKey(HashedKey):
     class Meta:
         verbose_name = "API key"
 
-    @property
-    def is_revoked(self) -> bool:
-        return self.revoked_at is not None or self.instance.is_deleted
-
     def refusal(self, now: datetime) -> str | None:
-        if self.is_revoked:
+        # Deleting an instance also revokes its keys; the instance is what its admin must redo.
+        if self.instance.is_deleted:
+            return "deleted"
+        if self.revoked_at is not None:
             return "revoked"
         if self.retires_at is not None and self.retires_at <= now:
             return "replaced"

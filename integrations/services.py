@@ -327,8 +327,13 @@ KEY_REFUSALS: dict[type[HashedKey], dict[str, str]] = {
             "The API key is not recognised. Check that the whole key was pasted, or regenerate it."
         ),
         "revoked": (
-            "The API key was revoked (regenerated or deleted). Paste the current key into Okta, or "
+            "The API key was revoked or regenerated. Paste the current key into Okta, or "
             "regenerate it on the Integrations page."
+        ),
+        "deleted": (
+            "The integration instance this API key belongs to was deleted, so none of its keys "
+            "work any more. Create a new instance (and key) on the Integrations page, under APIs "
+            "& Integrations > Integrations, and paste the new key into Okta."
         ),
         "replaced": (
             "The API key was replaced by a rotation and has retired. Paste the new key shown at "

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import sysconfig
@@ -23,7 +22,7 @@ import psycopg
 import pytest
 import requests
 
-from tests.reliability.harness import _terminate_with_parent, free_port
+from tests.server_process import ServerProcess, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC_HOST = "scim.example.test"
@@ -106,44 +105,6 @@ def django_admin(venv: Path, env: dict, cwd: Path, *args: str) -> str:
     return result.stdout
 
 
-class Server:
-    def __init__(self, command: list, *, env: dict, cwd: Path) -> None:
-        self.port = int(env["GUNICORN_BIND"].rsplit(":", 1)[1])
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = cwd / "server.log"
-        with open(self.log, "wb") as log:
-            self.process = subprocess.Popen(
-                command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, preexec_fn=_terminate_with_parent,
-            )
-
-    def wait_until_ready(self, timeout: float = 90) -> requests.Response:
-        """Poll /readyz with the host's IP as Host, as a load balancer's probe does."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log.read_text()[-3000:]
-            try:
-                response = requests.get(self.url + "/readyz", timeout=5)
-                if response.status_code == 200:
-                    return response
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"no answer from /readyz: {self.log.read_text()[-3000:]}")
-
-    def workers(self) -> list[str]:
-        return Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-
-
 def assert_sign_in_page_and_css_served(url: str) -> None:
     page = requests.get(url + "/accounts/login/", headers=THROUGH_PROXY, timeout=10)
     assert page.status_code == 200, page.text[:2000]
@@ -176,13 +137,15 @@ def test_installed_package_serves_the_sign_in_page_and_its_css_from_any_director
 
     port = free_port()
     # Three workers, where gunicorn alone would start one: the packaged defaults apply.
-    server = Server(
+    server = ServerProcess(
         [python, "-m", "gunicorn", "activtrak_scim.wsgi",
          "--config", "python:activtrak_scim.gunicorn_defaults"],
-        env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "3"}, cwd=tmp_path,
+        port=port, env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "3"},
+        cwd=tmp_path, log_path=tmp_path / "server.log",
     )
     try:
-        server.wait_until_ready()
+        # /readyz with the host's IP as Host, as a load balancer's probe sends it.
+        server.start(probe="/readyz", timeout=90)
         assert_sign_in_page_and_css_served(server.url)
         guide = requests.get(server.url + "/help/okta-setup/", headers=THROUGH_PROXY, timeout=10)
         assert guide.status_code == 200, guide.text[:2000]
@@ -192,12 +155,10 @@ def test_installed_package_serves_the_sign_in_page_and_its_css_from_any_director
             headers={**THROUGH_PROXY, "Authorization": f"Bearer {key}"}, timeout=10,
         )
         assert users.status_code == 200, users.text
-        deadline = time.monotonic() + 20
-        while len(server.workers()) < 3 and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert len(server.workers()) == 3
+        server.wait_for_workers(3)
+        assert len(server.worker_pids()) == 3
     finally:
-        server.stop()
+        server.stop(timeout=20)
 
 
 def test_docker_entrypoint_migrates_a_fresh_database_and_serves(installed, fresh_database, tmp_path):
@@ -205,13 +166,16 @@ def test_docker_entrypoint_migrates_a_fresh_database_and_serves(installed, fresh
     env = production_env(
         installed, fresh_database, tmp_path, GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS="2"
     )
-    server = Server([ROOT / "bin" / "docker-entrypoint"], env=env, cwd=tmp_path)
+    server = ServerProcess(
+        [ROOT / "bin" / "docker-entrypoint"], port=port, env=env, cwd=tmp_path,
+        log_path=tmp_path / "server.log",
+    )
     try:
-        ready = server.wait_until_ready()
+        ready = server.start(probe="/readyz", timeout=90)
         assert ready.json() == {"status": "ok", "database": "ok"}
         assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
         assert_sign_in_page_and_css_served(server.url)
         assert (tmp_path / "static" / "css").is_dir()
     finally:
-        server.stop()
-    assert server.process.returncode == 0, server.log.read_text()[-3000:]
+        server.stop(timeout=20)
+    assert server.process.returncode == 0, server.log_tail()

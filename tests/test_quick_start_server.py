@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,16 +16,12 @@ import pytest
 import requests
 from django.views.defaults import server_error
 
+from tests.server_process import ServerProcess, free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 SCIM = "application/scim+json"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 WRITERS = 8
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -56,23 +50,15 @@ def quick_start(tmp_path_factory):
         env=env, cwd=ROOT, check=True, capture_output=True, text=True,
     ).stdout
     key = re.search(r"SCIM API key:\s+(\S+)", demo).group(1)
-    server = subprocess.Popen(
+    server = ServerProcess(
         [*manage, "runserver", "--noreload", f"127.0.0.1:{port}"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        port=port, env=env, cwd=ROOT, log_path=workdir / "runserver.log",
     )
+    server.start(probe="/healthz")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(base + "/healthz", timeout=1)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline and server.poll() is None, "the server did not start"
-                time.sleep(0.2)
         yield base, key, database
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        server.stop(timeout=20)
 
 
 def writer(base: str, key: str, number: int, shared_group_id: str) -> list[tuple[str, int]]:

@@ -2,13 +2,14 @@
 
 An attribute or operator we cannot answer is a 400 invalidFilter that names it, never dropped
 (the library's own transpilers drop unknown attributes, which widens results). A value that
-cannot be compared with its attribute (an impossible date, a boolean that is not true/false)
-is a 400 as well.
+cannot be compared with its attribute (a number or ``true`` for a string, a quoted string for
+a boolean, an impossible date) is a 400 as well.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import reduce
@@ -93,12 +94,57 @@ _TEXT_LOOKUPS = {
 }
 _ORDER_LOOKUPS = {"gt": "gt", "ge": "gte", "lt": "lt", "le": "lte"}
 
+# What each kind of attribute is compared with: (its SCIM type, the JSON type of the values it
+# takes, how to write one). An id is a string; a dateTime is written as a quoted string.
+_VALUE_TYPES = {
+    "ci": ("string", "string", "a quoted string"),
+    "json_ci": ("string", "string", "a quoted string"),
+    "text": ("string", "string", "a quoted string"),
+    "uuid": ("string", "string", "a quoted string"),
+    "bool": ("boolean", "boolean", "true or false (no quotes)"),
+    "datetime": ("dateTime", "string", 'a quoted ISO 8601 date-time such as "2026-01-31T00:00:00Z"'),
+}
+
+
+class Literal(str):
+    """A filter's comparison value with the JSON type it was written as.
+
+    The parser keeps only the text of a value, so ``"true"`` and ``true``, or ``"5"`` and
+    ``5``, would look alike; the type is what says whether the value fits its attribute.
+    """
+
+    json_type: str  # "string", "number", "boolean" or "null"
+
+    def __new__(cls, text: str, json_type: str) -> Literal:
+        literal = super().__new__(cls, text)
+        literal.json_type = json_type
+        return literal
+
+
+# The lexer's token for each kind of comparison value (RFC 7644 3.4.2.2 compValue).
+_LITERAL_TOKENS = {
+    "COMP_VALUE": "string",
+    "NUMBER": "number",
+    "TRUE": "boolean",
+    "FALSE": "boolean",
+    "NULL": "null",
+}
+
+
+def _typed_values(tokens: Iterator) -> Iterator:
+    for token in tokens:
+        json_type = _LITERAL_TOKENS.get(token.type)
+        if json_type is not None:
+            token.value = Literal(token.value, json_type)
+        yield token
+
 
 def parse_filter_ast(text: str) -> ast.AST:
+    """The filter's tree, each comparison value a ``Literal`` carrying its JSON type."""
     if len(text) > MAX_FILTER_LENGTH:
         raise invalid_filter(f"The filter is longer than {MAX_FILTER_LENGTH} characters.")
     try:
-        return SCIMParser().parse(SCIMLexer().tokenize(text))
+        return SCIMParser().parse(_typed_values(SCIMLexer().tokenize(text)))
     except Exception as exc:  # the parser raises bare Exceptions and SCIMParserError alike
         raise invalid_filter(f"The filter {text!r} is not valid SCIM filter syntax ({exc}).") from None
 
@@ -211,12 +257,30 @@ class FilterCompiler:
         operator = operator.lower()
         if operator == "pr":
             return self.present(field)
-        raw = comp_value.value if comp_value is not None else None
-        if raw == "null" and operator in ("eq", "ne"):
+        value = comp_value.value  # only pr comes without a value
+        if value.json_type == "null" and operator in ("eq", "ne"):
             present = self.present(field)
             return present if operator == "ne" else ~present
-        q = self.compare(field, spelled, operator, raw)
+        self.check_type(field, spelled, operator, value)
+        q = self.compare(field, spelled, operator, str(value))
         return ~q if operator == "ne" else q
+
+    @staticmethod
+    def check_type(field: Field, spelled: str, operator: str, value: Literal) -> None:
+        """Refuse a value of another type than the attribute's: ``userName gt 5`` compares a
+        string with a number, and answering it as text would hide the client's mistake."""
+        scim_type, json_type, written = _VALUE_TYPES[field.kind]
+        if value.json_type == json_type:
+            return
+        if value.json_type == "null":
+            sent = f"null with {operator!r} (null goes only with eq and ne)"
+        elif value.json_type == "string":
+            sent = f'the string "{value}"'
+        else:
+            sent = f"the {value.json_type} {value}"
+        raise invalid_filter(
+            f"{spelled!r} is a {scim_type} attribute: compare it with {written}, not {sent}."
+        )
 
     @staticmethod
     def present(field: Field) -> Q:

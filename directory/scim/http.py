@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from contextlib import contextmanager
 
 import orjson
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import DisallowedHost, RequestDataTooBig
 from django.db import (
     DatabaseError,
     DataError,
@@ -40,6 +41,8 @@ from integrations.ratelimit import api_key_request_wait, authentication_failure_
 from integrations.services import event_record
 
 logger = logging.getLogger(__name__)
+# The logger Django reports a refused Host header to, kept for the hosts refused here.
+disallowed_host_logger = logging.getLogger("django.security.DisallowedHost")
 
 SCIM_CONTENT_TYPE = "application/scim+json"
 JSON_CONTENT_TYPES = {"application/scim+json", "application/json"}
@@ -88,6 +91,38 @@ def error_response(exc: SCIMException) -> HttpResponse:
     if exc.scim_type:
         document["scimType"] = exc.scim_type
     return scim_response(document, status=exc.status, headers=getattr(exc, "headers", None))
+
+
+class ScimHostMiddleware:
+    """Refuse a SCIM request for a host this server does not serve with a SCIM error.
+
+    Django answers a Host header outside DJANGO_ALLOWED_HOSTS with the site's HTML 400 page,
+    raised by whichever middleware asks for the host first (SecurityMiddleware's HTTPS redirect,
+    CommonMiddleware). An identity provider shows its admin only a SCIM error's detail, so this
+    middleware sits ahead of both and asks first, for paths under /scim/ only; pages keep the
+    site's own 400 page.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith("/scim/"):
+            try:
+                request.get_host()
+            except DisallowedHost as exc:
+                disallowed_host_logger.error(
+                    str(exc), extra={"status_code": 400, "request": request}
+                )
+                host = (request.META.get("HTTP_HOST") or request.META.get("SERVER_NAME", ""))[:100]
+                return error_response(
+                    ScimError(
+                        f"This server does not serve the host {host!r}. Send SCIM requests to "
+                        "the SCIM base URL shown on the Integrations page.",
+                        status=400,
+                    )
+                )
+        return self.get_response(request)
 
 
 def client_ip(request: HttpRequest) -> str | None:

@@ -233,7 +233,7 @@ def test_delete_stops_the_key_and_keeps_provisioned_users(alice_client, acme, ok
     response = alice_client.post(detail_url(instance, "delete"), {"confirm": "yes"})
 
     assert response.status_code == 302 and response["Location"] == INDEX
-    assert api_key_authenticate(key).failure == "revoked"
+    assert api_key_authenticate(key).failure == "deleted"
     assert DirectoryUser.objects.filter(account=acme, user_name="ann@acme.example").exists()
     assert alice_client.get(detail_url(instance)).status_code == 404
     assert alice_client.get(INDEX).content.decode().count("Not configured") == 2

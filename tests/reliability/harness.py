@@ -7,34 +7,21 @@ Everything here only ever talks to 127.0.0.1.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 from urllib.parse import quote
 
-import requests
 from django.conf import settings
 from django.db import connection
 
+from tests.server_process import ServerProcess, free_port
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _terminate_with_parent() -> None:
-    """In the child: get SIGTERM if the test process dies, so a killed run leaves no gunicorn."""
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def database_url(*, port: int | None = None) -> str:
@@ -47,66 +34,43 @@ def database_url(*, port: int | None = None) -> str:
     return f"postgres://{auth}@{host}:{port or db.get('PORT') or 5432}/{quote(db['NAME'])}"
 
 
-class Gunicorn:
+class Gunicorn(ServerProcess):
     """gunicorn activtrak_scim.wsgi -c gunicorn.conf.py, as the README runs it."""
 
     def __init__(self, *, workers: int = 4, db_port: int | None = None, env: dict | None = None,
                  log_path: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
-        self.env = {
-            **os.environ,
-            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
-            "GUNICORN_WORKERS": str(workers),
-            "DATABASE_URL": database_url(port=db_port),
-            "DJANGO_SECRET_KEY": settings.SECRET_KEY,
-            "SCIM_KEY_HMAC_SECRET": settings.SCIM_KEY_HMAC_SECRET,
-            "DJANGO_DEBUG": "false",
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "DJANGO_SECURE_SSL_REDIRECT": "false",
-            "DJANGO_SECURE_COOKIES": "false",
-            "DATABASE_CONNECT_TIMEOUT": "3",
-            **(env or {}),
-        }
-        self.process: subprocess.Popen | None = None
+        port = free_port()
+        super().__init__(
+            [sys.executable, "-m", "gunicorn", "activtrak_scim.wsgi", "-c", "gunicorn.conf.py"],
+            port=port,
+            env={
+                **os.environ,
+                "GUNICORN_BIND": f"127.0.0.1:{port}",
+                "GUNICORN_WORKERS": str(workers),
+                "DATABASE_URL": database_url(port=db_port),
+                "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+                "SCIM_KEY_HMAC_SECRET": settings.SCIM_KEY_HMAC_SECRET,
+                "DJANGO_DEBUG": "false",
+                "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+                "DJANGO_SECURE_SSL_REDIRECT": "false",
+                "DJANGO_SECURE_COOKIES": "false",
+                "DATABASE_CONNECT_TIMEOUT": "3",
+                **(env or {}),
+            },
+            cwd=ROOT,
+            log_path=log_path,
+        )
 
     def start(self) -> Gunicorn:
-        self.log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "activtrak_scim.wsgi", "-c", "gunicorn.conf.py"],
-            cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=_terminate_with_parent,
-        )
-        try:
-            return self._wait_until_serving()
-        except BaseException:
-            self.stop()  # never leave a server behind, whatever went wrong
-            raise
+        super().start(probe="/healthz", workers=self.workers)
+        return self
 
-    def _wait_until_serving(self) -> Gunicorn:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {self.log_path.read_text()[-2000:]}")
-            try:
-                if requests.get(self.url + "/healthz", timeout=5).status_code == 200:
-                    self.wait_for_workers()
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("gunicorn did not answer /healthz within 30 s")
+    @property
+    def workers(self) -> int:
+        return int(self.env["GUNICORN_WORKERS"])
 
-    def worker_pids(self) -> list[int]:
-        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        return [int(pid) for pid in path.read_text().split()]
-
-    def wait_for_workers(self, timeout: float = 20) -> None:
-        expected = int(self.env["GUNICORN_WORKERS"])
-        deadline = time.monotonic() + timeout
-        while len(self.worker_pids()) < expected and time.monotonic() < deadline:
-            time.sleep(0.05)
+    def wait_for_workers(self, count: int | None = None, timeout: float = 20) -> None:
+        super().wait_for_workers(self.workers if count is None else count, timeout)
 
     def kill_workers(self) -> list[int]:
         """SIGKILL every worker (the master starts new ones), as the OOM killer would."""
@@ -114,24 +78,6 @@ class Gunicorn:
         for pid in pids:
             os.kill(pid, signal.SIGKILL)
         return pids
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-        # Workers are in the master's process group; make sure none outlive it.
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process = None
-        self.log.close()
 
 
 class TcpProxy:

@@ -67,9 +67,18 @@ def test_regenerated_key_rejects_old_key_as_revoked_and_attributes_the_failure(l
     assert failure.account == acme and failure.instance == instance
 
 
-def test_deleted_instance_key_stops_working(live_server, acme_key):
+def test_deleted_instance_key_is_refused_saying_a_new_instance_is_needed(live_server, acme_key):
     instance_delete(instance=ApiKey.objects.get().instance)
-    assert get_users(live_server, f"Bearer {acme_key}").status_code == 401
+
+    response = get_users(live_server, f"Bearer {acme_key}")
+
+    assert response.status_code == 401
+    detail = response.json()["detail"]
+    assert "instance this API key belongs to was deleted" in detail
+    assert "Create a new instance (and key) on the Integrations page" in detail
+    assert "regenerate" not in detail
+    failure = ProvisioningEvent.objects.get(action="auth.failure")
+    assert failure.detail.endswith(": deleted")
 
 
 def test_last_used_is_recorded_but_not_written_on_every_request(live_server, acme_key):

@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from directory.models import DirectoryUser
-from tests.scim_client import ERROR_SCHEMA
+from tests.scim_client import ERROR_SCHEMA, USER_SCHEMA
 
 
 def assert_scim_error(response, status: int, scim_type: str | None = None):
@@ -123,6 +123,22 @@ def test_requests_without_a_body_content_type_on_get_are_fine(live_server, acme_
         timeout=10,
     )
     assert response.status_code == 200
+
+
+def test_a_host_it_does_not_serve_gets_a_scim_400_and_nothing_is_served(live_server, scim):
+    elsewhere = {"Host": "evil.example"}
+    listed = scim.get("/Users", headers=elsewhere)
+    created = scim.post("/Users", {"schemas": [USER_SCHEMA], "userName": "host@acme.example"}, headers=elsewhere)
+    page = requests.get(f"{live_server.url}/accounts/login/", headers=elsewhere, timeout=10)
+
+    for response in (listed, created):
+        assert_scim_error(response, 400)
+        assert "does not serve the host 'evil.example'" in response.json()["detail"]
+        assert "ALLOWED_HOSTS" not in response.text
+    assert not DirectoryUser.objects.exists()
+    # Pages keep the site's own 400 page.
+    assert page.status_code == 400 and page.headers["Content-Type"].startswith("text/html")
+    assert scim.get("/Users").status_code == 200
 
 
 def test_a_body_declaring_another_resource_schema_is_invalid_syntax(scim):

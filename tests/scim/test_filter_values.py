@@ -1,4 +1,5 @@
-"""A filter value that cannot be compared with its attribute is a SCIM 400, never a 500."""
+"""A filter value that cannot be compared with its attribute is a SCIM 400, never a 500 and
+never an answer."""
 
 from __future__ import annotations
 
@@ -52,3 +53,19 @@ def test_edge_dates_that_exist_are_answered(scim):
         assert response.status_code == 200, (expression, response.text)
         if expected is not None:
             assert [r["userName"] for r in response.json()["Resources"]] == expected, expression
+
+
+@pytest.mark.parametrize(
+    ("resource", "expression", "named"),
+    [
+        ("Users", "userName gt 5", "'userName' is a string attribute"),
+        ("Users", 'active eq "yes"', "'active' is a boolean attribute"),
+        ("Users", "meta.lastModified gt true", "'meta.lastModified' is a dateTime attribute"),
+        ("Groups", "displayName eq 1", "'displayName' is a string attribute"),
+    ],
+)
+def test_values_of_another_type_than_the_attribute_are_400_invalid_filter(scim, resource, expression, named):
+    response = scim.get(f"/{resource}", params={"filter": expression})
+    assert response.status_code == 400, response.text
+    assert response.json()["scimType"] == "invalidFilter"
+    assert named in response.json()["detail"]

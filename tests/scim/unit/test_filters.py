@@ -38,6 +38,12 @@ MOMENT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
         ('externalId gt "X"', Q(external_id__gt="X"), False),
         # typed attributes
         ("active eq true", Q(is_active=True), False),
+        ("active eq false", Q(is_active=False), False),
+        # a quoted value is a string, whatever it spells; only a bare null is null
+        ('userName eq "null"', Q(user_name__uexact="null"), False),
+        ('userName eq "5"', Q(user_name__uexact="5"), False),
+        ('userName eq "true"', Q(user_name__uexact="true"), False),
+        ("meta.lastModified eq null", ~Q(last_modified_at__isnull=False), False),
         ("active ne false", ~Q(is_active=False), False),
         ('id eq "not-a-uuid"', Q(pk__in=[]), False),
         (
@@ -135,6 +141,22 @@ def test_group_filters_compile(text, expected, distinct):
         ('meta.created lt "0001-01-01T00:00:00+01:00"', "0001"),
         ('meta.lastModified eq ""', "ISO 8601"),
         ("meta.lastModified eq 2026", "syntax"),
+        # values of another type than the attribute's: the attribute and its type are named
+        ("userName gt 5", "'userName' is a string attribute"),
+        ("userName eq 5", "'userName' is a string attribute"),
+        ("userName eq true", "'userName' is a string attribute"),
+        ("userName co null", "'userName' is a string attribute"),
+        ("externalId eq 1", "'externalId' is a string attribute"),
+        ("id eq 5", "'id' is a string attribute"),
+        ("groups.value eq true", "'groups.value' is a string attribute"),
+        (f"{ENTERPRISE}:department eq 5", "'department' is a string attribute"),
+        ('emails[type eq 5].value eq "a@x"', "'emails.type' is a string attribute"),
+        ('emails[type eq "work"].value eq 1', "'emails.value' is a string attribute"),
+        ('active eq "yes"', "'active' is a boolean attribute"),
+        ('active eq "true"', "'active' is a boolean attribute"),
+        ('emails.primary eq "true"', "'emails.primary' is a boolean attribute"),
+        ("meta.lastModified gt true", "'meta.lastModified' is a dateTime attribute"),
+        ("meta.created lt 5", "'meta.created' is a dateTime attribute"),
     ],
 )
 def test_filters_we_cannot_answer_are_invalid_filter_naming_the_problem(text, named):
@@ -142,4 +164,20 @@ def test_filters_we_cannot_answer_are_invalid_filter_naming_the_problem(text, na
         compile_user_filter(text)
     assert raised.value.scim_type == "invalidFilter"
     assert raised.value.status == 400
+    assert named in raised.value.detail
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("displayName eq 1", "'displayName' is a string attribute"),
+        ("externalId eq true", "'externalId' is a string attribute"),
+        ("members.value eq 5", "'members.value' is a string attribute"),
+        ("meta.created gt false", "'meta.created' is a dateTime attribute"),
+    ],
+)
+def test_group_filters_comparing_across_types_are_invalid_filter(text, named):
+    with pytest.raises(BadRequestError) as raised:
+        compile_group_filter(text)
+    assert raised.value.scim_type == "invalidFilter"
     assert named in raised.value.detail
