@@ -170,10 +170,7 @@ def agents_follow_user_state(*, user: DirectoryUser) -> int:
 
     The product does not uninstall agents itself; the flag tells the admin to.
     """
-    required = not user.is_active or user.deleted_at is not None
-    return Agent.objects.filter(user=user).exclude(is_uninstall_required=required).update(
-        is_uninstall_required=required
-    )
+    return sql.agents_flag_uninstall(user.pk, not user.is_active or user.deleted_at is not None)
 
 
 def _lock_users_first(user_ids) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
+from functools import cache
 from typing import NamedTuple
 
 from django.conf import settings
@@ -227,15 +228,21 @@ class DirectoryUser(models.Model):
         return self.user_name
 
     def save(self, *args, **kwargs) -> None:
-        # The agent counts belong to the triggers: an update never writes them back, so a user
-        # loaded before an agent changed cannot put a stale count back.
         if not self._state.adding and kwargs.get("update_fields") is None:
-            kwargs["update_fields"] = [
-                field.name
-                for field in self._meta.concrete_fields
-                if not field.primary_key and field.name not in AGENT_COUNT_FIELDS
-            ]
+            kwargs["update_fields"] = self.written_fields()
         super().save(*args, **kwargs)
+
+    @classmethod
+    @cache
+    def written_fields(cls) -> tuple[str, ...]:
+        """What an update of a whole user writes. The agent counts belong to the triggers: an
+        update never writes them back, so a user loaded before an agent changed cannot put a
+        stale count back."""
+        return tuple(
+            field.name
+            for field in cls._meta.concrete_fields
+            if not field.primary_key and field.name not in AGENT_COUNT_FIELDS
+        )
 
     @property
     def is_deleted(self) -> bool:

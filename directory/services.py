@@ -22,6 +22,8 @@ from directory.errors import DirectoryError, ErrorKind
 from directory.models import DirectoryUser, Group, GroupMembership, UserEmail
 from directory.sql import (
     group_members_by_scim_id,
+    row_insert,
+    row_update,
     user_email_values,
     user_name_taken,
     user_pks_by_scim_id,
@@ -93,7 +95,10 @@ def user_save(
     user.last_modified_at = timezone.now()
     try:
         with transaction.atomic(savepoint=False):
-            user.save()
+            if created:
+                row_insert(user)
+            else:
+                row_update(user, DirectoryUser.written_fields())
     except IntegrityError:
         raise DirectoryError(
             f"A user with userName {user.user_name!r} already exists.",

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from directory.errors import DirectoryError, ErrorKind
 from directory.models import Account
+from directory.sql import row_insert
 from integrations import keys
 from integrations.models import (
     AgentKey,
@@ -435,7 +436,7 @@ def event_record(
     outcome = (
         ProvisioningEvent.OUTCOME_SUCCESS if status_code < 400 else ProvisioningEvent.OUTCOME_FAILURE
     )
-    return ProvisioningEvent.objects.create(
+    event = ProvisioningEvent(
         account=account,
         instance=instance,
         action=action,
@@ -448,6 +449,8 @@ def event_record(
         client_ip=client_ip,
         created_at=created_at or timezone.now(),
     )
+    row_insert(event)  # every SCIM request writes one: the ORM's compile of it was a fifth of a PUT
+    return event
 
 
 def _storable(text: str, max_length: int) -> str:

@@ -262,3 +262,65 @@ def test_scim_resource_is_for_accounts_get(acme, globex, directory, lock):
         fields = [f.attname for f in model._meta.concrete_fields]
         assert [getattr(row, f) for f in fields] == [getattr(expected, f) for f in fields]
     assert found == 7 + 3  # acme's live users and its groups
+
+
+def _columns_of(obj) -> dict:
+    """The row as the database holds it (read back through the ORM), without its id."""
+    model = type(obj)
+    row = model.objects.filter(pk=obj.pk).values(*(f.attname for f in model._meta.concrete_fields)).get()
+    row.pop("id")
+    return row
+
+
+def test_row_insert_and_update_write_what_save_writes(acme):
+    from integrations.models import ProvisioningEvent
+
+    at = timezone.now()
+
+    def user(name: str) -> DirectoryUser:
+        return DirectoryUser(
+            account=acme, user_name=name, given_name="Ada", family_name="Lovelace",
+            external_id="x-1", title="Analyst", is_active=False, created_at=at, last_modified_at=at,
+        )
+
+    def event(target: str) -> ProvisioningEvent:
+        return ProvisioningEvent(
+            account=acme, action="user.create", target_type="User", target_id=target,
+            target_display="ada", outcome="success", status_code=201, detail="NUL-free",
+            client_ip="192.0.2.1", created_at=at,
+        )
+
+    for make in (user, event):
+        by_orm, by_sql = make("orm@acme.example"), make("sql@acme.example")
+        by_orm.save()
+        sql.row_insert(by_sql)
+        assert by_sql.pk and by_sql.pk != by_orm.pk and not by_sql._state.adding
+        written, expected = _columns_of(by_sql), _columns_of(by_orm)
+        for own in ("scim_id", "user_name", "target_id"):  # the values each was given
+            expected.pop(own, None), written.pop(own, None)
+        assert written == expected
+
+    saved, written = user("a@acme.example"), user("b@acme.example")
+    saved.save(), written.save()
+    for changed in (saved, written):
+        changed.title, changed.is_active, changed.nick_name = "Director", True, "Countess"
+        changed.last_modified_at = timezone.now()
+    saved.save()
+    assert sql.row_update(written, DirectoryUser.written_fields()) == 1
+    expected, got = _columns_of(saved), _columns_of(written)
+    for differing in ("scim_id", "user_name", "last_modified_at", "created_at"):
+        expected.pop(differing), got.pop(differing)
+    assert got == expected
+
+
+@pytest.mark.parametrize("required", [True, False])
+def test_agents_flag_uninstall(acme, directory, required):
+    user, other = directory["acme"][0], directory["acme"][1]
+    for index, owner in enumerate([user, user, user, other]):
+        Agent.objects.create(account=acme, user=owner, logon_name=f"l{index}", machine_name="pc",
+                             is_uninstall_required=index == 0)
+    expected = Agent.objects.filter(user=user).exclude(is_uninstall_required=required).count()
+
+    assert sql.agents_flag_uninstall(user.pk, required) == expected
+    assert set(Agent.objects.filter(user=user).values_list("is_uninstall_required", flat=True)) == {required}
+    assert Agent.objects.get(user=other).is_uninstall_required is False
