@@ -19,12 +19,14 @@ from django.utils import timezone
 
 from directory.agent_services import agents_follow_user_state, agents_match_user
 from directory.errors import DirectoryError, ErrorKind
-from directory.models import DirectoryUser, Group, GroupMembership, UserEmail
+from directory.models import DirectoryUser, Group, GroupMembership
 from directory.sql import (
     group_members_by_scim_id,
     row_insert,
     row_update,
     user_email_values,
+    user_emails_insert,
+    user_emails_replace,
     user_name_taken,
     user_pks_by_scim_id,
 )
@@ -139,18 +141,10 @@ def _replace_emails(
             current = user_email_values([user.pk])[user.pk]
         if [tuple(row) for row in current] == wanted:
             return False
-        user.email_rows.all().delete()
-    UserEmail.objects.bulk_create(
-        UserEmail(
-            user=user,
-            account_id=user.account_id,
-            value=e.value,
-            type=e.type,
-            display=e.display,
-            is_primary=e.is_primary,
-        )
-        for e in emails
-    )
+    if created:
+        user_emails_insert(user.pk, user.account_id, wanted)
+    else:
+        user_emails_replace(user.pk, user.account_id, wanted)
     if hasattr(user, "_prefetched_objects_cache"):
         user._prefetched_objects_cache.pop("email_rows", None)
     return True

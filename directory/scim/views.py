@@ -41,7 +41,7 @@ class ResourceView(ScimView):
     schema = USER_SCHEMA
     resource_type = "User"
     action_prefix = "user"
-    model = DirectoryUser  # the rows base_queryset() and sql.scim_resource() scope alike
+    model: type  # the rows base_queryset() and sql.scim_resource() scope alike
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -237,9 +237,7 @@ class ResourceView(ScimView):
         body = parse_json_body(request)
         with transaction.atomic():
             adapter = self.adapter(
-                self.base_queryset().model(
-                    account=self.account, provisioned_by=self.principal.instance
-                )
+                self.model(account=self.account, provisioned_by=self.principal.instance)
             )
             adapter.from_dict(body)
             adapter.save()
@@ -300,7 +298,7 @@ class UsersView(ResourceView):
     schema = USER_SCHEMA
     resource_type = "User"
     action_prefix = "user"
-    model = DirectoryUser  # the rows base_queryset() and sql.scim_resource() scope alike
+    model = DirectoryUser
 
     def base_queryset(self):
         return DirectoryUser.objects.for_account(self.account)

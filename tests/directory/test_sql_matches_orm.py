@@ -324,3 +324,21 @@ def test_agents_flag_uninstall(acme, directory, required):
     assert sql.agents_flag_uninstall(user.pk, required) == expected
     assert set(Agent.objects.filter(user=user).values_list("is_uninstall_required", flat=True)) == {required}
     assert Agent.objects.get(user=other).is_uninstall_required is False
+
+
+def test_user_emails_insert_and_replace(acme, directory):
+    by_orm, by_sql = directory["acme"][6], directory["acme"][5]  # none and some addresses
+    emails = [("b@x.example", "work", "B", True), ("a@x.example", "home", "", False)]
+    UserEmail.objects.bulk_create(
+        UserEmail(user=by_orm, account=acme, value=v, type=t, display=d, is_primary=p) for v, t, d, p in emails
+    )
+
+    sql.user_emails_replace(by_sql.pk, acme.pk, emails)
+    sql.user_emails_insert(by_sql.pk, acme.pk, emails[:1])
+
+    def rows(user):
+        return list(UserEmail.objects.filter(user=user).order_by("id").values_list(
+            "account_id", "value", "type", "display", "is_primary"))
+
+    assert rows(by_sql) == rows(by_orm) + rows(by_orm)[:1]
+    assert sql.user_email_values([by_sql.pk])[by_sql.pk] == [*emails, emails[0]]
