@@ -442,11 +442,40 @@ def scim_resource(model: type[models.Model], account_id: int, scim_id: uuid.UUID
 
 @cache
 def _scim_resource_sql(model: type[models.Model], lock: bool) -> str:
-    live = " AND deleted_at IS NULL" if model is directory_models.DirectoryUser else ""
     return (
         f"SELECT {_columns(model)} FROM {model._meta.db_table}"
-        f" WHERE account_id = %s AND scim_id = %s{live}{' FOR UPDATE' if lock else ''}"
+        f" WHERE {_scope(model)} AND scim_id = %s{' FOR UPDATE' if lock else ''}"
     )
+
+
+def scim_equal(model: type[models.Model], account_id: int, column: str, value: str, *,
+               ignore_case: bool, offset: int, limit: int) -> list[models.Model]:
+    """A page, in id order, of the account's users or groups (``for_account``'s scope) whose
+    ``column`` equals ``value``: the ``userName eq`` / ``displayName eq`` lookup Okta and Entra
+    send before every create. The ORM's build of the same page was two thirds of a lookup."""
+    compared = "UPPER({}) = UPPER(%s)" if ignore_case else "{} = %s"
+    where = compared.format(connection.ops.quote_name(model._meta.get_field(column).column))
+    rows = _fetch(
+        f"SELECT {_columns(model)} FROM {model._meta.db_table} WHERE {_scope(model)} AND {where}"
+        " ORDER BY id LIMIT %s OFFSET %s",
+        [account_id, value, limit, offset],
+    )
+    return [_from_row(model, row) for row in rows]
+
+
+def scim_equal_count(model: type[models.Model], account_id: int, column: str, value: str, *,
+                     ignore_case: bool) -> int:
+    compared = "UPPER({}) = UPPER(%s)" if ignore_case else "{} = %s"
+    where = compared.format(connection.ops.quote_name(model._meta.get_field(column).column))
+    sql = f"SELECT COUNT(*) FROM {model._meta.db_table} WHERE {_scope(model)} AND {where}"
+    return _fetch(sql, [account_id, value])[0][0]
+
+
+def _scope(model: type[models.Model]) -> str:
+    """``for_account``'s condition, the account's id its one parameter: a user deleted over
+    SCIM is a tombstone no read finds."""
+    live = " AND deleted_at IS NULL" if model is directory_models.DirectoryUser else ""
+    return f"account_id = %s{live}"
 
 
 def api_keys_with_owners(lookup: str) -> list[models.Model]:

@@ -184,10 +184,22 @@ def _chain(node: ast.LogExpr) -> tuple[list[ast.AST], list[str]]:
     return operands, operators
 
 
+@dataclass(frozen=True)
+class Equality:
+    """A filter that is one ``attribute eq "text"`` on a column of the resource's own row:
+    Okta's and Entra's lookup before every create. ``ignore_case`` as the attribute's
+    caseExact says."""
+
+    column: str
+    value: str
+    ignore_case: bool
+
+
 @dataclass
 class CompiledFilter:
     q: Q
     needs_distinct: bool
+    equality: Equality | None = None
 
 
 class FilterCompiler:
@@ -201,7 +213,20 @@ class FilterCompiler:
     def compile(self, text: str) -> CompiledFilter:
         tree = parse_filter_ast(text)
         q = self.visit(tree, namespace=None)
-        return CompiledFilter(q=q, needs_distinct=self.needs_distinct)
+        return CompiledFilter(q=q, needs_distinct=self.needs_distinct, equality=self.equality(tree))
+
+    def equality(self, tree: ast.AST) -> Equality | None:
+        single = isinstance(tree, ast.Filter) and not tree.negated and tree.namespace is None
+        node = tree.expr if single else None
+        if not isinstance(node, ast.AttrExpr) or node.value.lower() != "eq":
+            return None
+        if isinstance(node.attr_path.attr_name, ast.Filter) or node.comp_value is None:
+            return None
+        field, _ = self.resolve(node.attr_path)
+        value = node.comp_value.value
+        if field.multi or field.kind not in ("ci", "text") or value.json_type != "string":
+            return None
+        return Equality(field.lookup, str(value), ignore_case=field.kind == "ci")
 
     def visit(self, node: ast.AST, namespace: ast.AttrPath | None) -> Q:
         if isinstance(node, ast.Filter):

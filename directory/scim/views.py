@@ -16,7 +16,7 @@ from django_scim.exceptions import BadRequestError, NotFoundError
 
 from directory.models import DirectoryUser, Group, GroupMembership, LiveUserTally
 from directory.scim.attributes import apply_selection, attribute_selection
-from directory.scim.filters import compile_group_filter, compile_user_filter
+from directory.scim.filters import Equality, compile_group_filter, compile_user_filter
 from directory.scim.groups import GroupAdapter, GroupValues
 from directory.scim.http import ScimError, ScimView, client_ip, parse_json_body, scim_response
 from directory.scim.patch import parse_operations
@@ -29,7 +29,14 @@ from directory.scim.schema import (
 )
 from directory.scim.sorting import sort_field
 from directory.scim.users import UserAdapter, UserValues
-from directory.sql import group_member_values, in_id_order, scim_resource, user_page_values
+from directory.sql import (
+    group_member_values,
+    in_id_order,
+    scim_equal,
+    scim_equal_count,
+    scim_resource,
+    user_page_values,
+)
 from integrations.services import event_record
 
 
@@ -150,23 +157,28 @@ class ResourceView(ScimView):
         selection = self.selection(params)
         order = sort_field(params.get("sortBy"), params.get("sortOrder"), self.schema)
 
-        queryset = self.base_queryset()
         text = params.get("filter")
-        filtered = text is not None
-        if filtered:
+        compiled = None
+        if text is not None:
             if not isinstance(text, str) or not text.strip():
                 raise BadRequestError("The filter is empty.", scim_type="invalidFilter")
             if "\x00" in text:
                 raise BadRequestError("The filter contains a NUL character.", scim_type="invalidFilter")
             compiled = self.compile_filter(text)
-            queryset = queryset.filter(compiled.q)
+        if compiled is not None and compiled.equality and order == ["id"]:
+            page, total = self.equality_page(compiled.equality, start_index, count)
+        elif compiled is not None:
+            queryset = self.base_queryset().filter(compiled.q)
             if compiled.needs_distinct:
                 queryset = queryset.distinct()
-        if filtered and order == ["id"]:
-            page, total = self.filtered_page(queryset, start_index, count)
+            if order == ["id"]:
+                page, total = self.filtered_page(queryset, start_index, count)
+            else:
+                total = queryset.count()
+                page = self.page(queryset, order, start_index, count, total)
         else:
-            total = queryset.count() if filtered else self.total()
-            page = self.page(queryset, order, start_index, count, total)
+            total = self.total()
+            page = self.page(self.base_queryset(), order, start_index, count, total)
         values = self.page_values(page, selection)
         resources = [
             apply_selection(
@@ -217,6 +229,15 @@ class ResourceView(ScimView):
         if count and len(page) < count and (page or not skip):
             return page, skip + len(page)
         return page, queryset.count()
+
+    def equality_page(self, equality: Equality, start_index: int, count: int) -> tuple[list, int]:
+        """:meth:`filtered_page` for a filter that is one ``eq`` on a column, by one statement."""
+        skip = start_index - 1
+        found = dict(column=equality.column, value=equality.value, ignore_case=equality.ignore_case)
+        page = scim_equal(self.model, self.account.pk, offset=skip, limit=count, **found) if count else []
+        if count and len(page) < count and (page or not skip):
+            return page, skip + len(page)
+        return page, scim_equal_count(self.model, self.account.pk, **found)
 
     @staticmethod
     def integer(raw, name: str, *, default: int) -> int:

@@ -342,3 +342,23 @@ def test_user_emails_insert_and_replace(acme, directory):
 
     assert rows(by_sql) == rows(by_orm) + rows(by_orm)[:1]
     assert sql.user_email_values([by_sql.pk])[by_sql.pk] == [*emails, emails[0]]
+
+
+@pytest.mark.parametrize(("model", "column", "lookup", "value"), [
+    (DirectoryUser, "user_name", "uexact", "U1@ACME.example"),
+    (DirectoryUser, "user_name", "uexact", "u7@acme.example"),  # tombstoned
+    (DirectoryUser, "user_name", "uexact", "u1@globex.example"),  # another account's
+    (DirectoryUser, "external_id", "exact", "shared"),
+    (DirectoryUser, "external_id", "exact", "SHARED"),
+    (Group, "display_name", "uexact", "ACME B"),
+])
+def test_scim_equal_and_its_count(acme, globex, directory, model, column, lookup, value):
+    DirectoryUser.objects.filter(account=acme, pk__in=[u.pk for u in directory["acme"][2:6]]).update(external_id="shared")
+    DirectoryUser.objects.filter(account=globex).update(external_id="shared")
+    matching = model.objects.for_account(acme).filter(**{f"{column}__{lookup}": value}).order_by("id")
+    ignore_case = lookup == "uexact"
+
+    for offset, limit in [(0, 100), (0, 2), (1, 2), (3, 5), (9, 1)]:
+        got = sql.scim_equal(model, acme.pk, column, value, ignore_case=ignore_case, offset=offset, limit=limit)
+        assert [o.pk for o in got] == [o.pk for o in matching[offset : offset + limit]]
+    assert sql.scim_equal_count(model, acme.pk, column, value, ignore_case=ignore_case) == matching.count()

@@ -181,3 +181,30 @@ def test_group_filters_comparing_across_types_are_invalid_filter(text, named):
         compile_group_filter(text)
     assert raised.value.scim_type == "invalidFilter"
     assert named in raised.value.detail
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('userName eq "Ada@Example.com"', ("user_name", "Ada@Example.com", True)),
+    ('USERNAME EQ "a"', ("user_name", "a", True)),
+    ('urn:ietf:params:scim:schemas:core:2.0:User:userName eq "a"', ("user_name", "a", True)),
+    ('externalId eq "Ext-1"', ("external_id", "Ext-1", False)),
+    ('userName eq "a" and active eq true', None),
+    ('not (userName eq "a")', None),
+    ('(userName eq "a")', None),
+    ('userName co "a"', None),
+    ('userName eq null', None),
+    ('emails.value eq "a"', None),
+    ('emails[type eq "work"].value eq "a"', None),
+    ('id eq "2819c223-7f76-453a-919d-413861904646"', None),
+    ('active eq true', None),
+])
+def test_a_single_eq_on_a_column_is_an_equality(text, expected):
+    """The lookups Okta and Entra send before creating are read by one statement; anything
+    else goes through the general filter."""
+    equality = compile_user_filter(text).equality
+    assert (equality and (equality.column, equality.value, equality.ignore_case)) == expected
+
+
+def test_a_group_displayname_eq_is_an_equality():
+    equality = compile_group_filter('displayName eq "Engineering"').equality
+    assert (equality.column, equality.value, equality.ignore_case) == ("display_name", "Engineering", True)
