@@ -9,14 +9,18 @@ import tempfile
 from pathlib import Path
 
 from activtrak_scim.observability.logs import logging_config
-from activtrak_scim.observability.worker_samples import worker_samples_fold
+
+# Nothing here may import prometheus_client at module level (worker_samples does): it chooses
+# between in-process and multiprocess samples once, when first imported, by whether
+# PROMETHEUS_MULTIPROC_DIR is set. Imported in the master before the variable is set below,
+# the workers inherit the in-process choice and /metrics adds up empty files.
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 logconfig_dict = logging_config(os.environ.get("LOG_LEVEL", "INFO").strip().upper(), gunicorn=True)
 
-# Set before any worker is forked (workers import prometheus_client after the fork, and read
-# this when they do). Unset: a private temporary directory, removed when gunicorn exits.
+# Set before any worker is forked and before anything imports prometheus_client. Unset: a
+# private temporary directory, removed when gunicorn exits.
 _made_directory = MULTIPROCESS_DIR not in os.environ
 if _made_directory:
     os.environ[MULTIPROCESS_DIR] = tempfile.mkdtemp(prefix="activtrak-metrics-")
@@ -32,6 +36,8 @@ def on_starting(server) -> None:
 
 def child_exit(server, worker) -> None:
     from prometheus_client import multiprocess
+
+    from activtrak_scim.observability.worker_samples import worker_samples_fold
 
     multiprocess.mark_process_dead(worker.pid)  # its live gauges, should any be added
     worker_samples_fold(os.environ[MULTIPROCESS_DIR], worker.pid)
