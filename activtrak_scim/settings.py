@@ -17,7 +17,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from activtrak_scim.observability.error_tracking import error_tracking_start
-from activtrak_scim.observability.logs import logging_config
+from activtrak_scim.observability.logs import LOG_LEVELS, logging_config
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # In a checkout, templates/ and static/ sit at the top level; an installed package carries them
@@ -164,9 +164,10 @@ def env_secret_list(name: str) -> list[str]:
 
 
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
-    value = (os.environ.get(name) or default).strip().upper()
+    raw = os.environ.get(name) or default
+    value = raw.strip().upper()
     if value not in choices:
-        raise ImproperlyConfigured(f"{name}={value!r} is not one of {', '.join(choices)}.")
+        raise ImproperlyConfigured(f"{name}={raw!r} is not one of {', '.join(choices)}.")
     return value
 
 
@@ -368,7 +369,7 @@ METRICS_TOKEN = env_secret("METRICS_TOKEN")
 # Every line is one JSON object with a timestamp, and the request id during a request
 # (activtrak_scim/observability/logs.py); gunicorn's lines use the same format.
 LOGGING_CONFIG = "activtrak_scim.observability.logs.configure"
-LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
+LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", LOG_LEVELS)
 LOGGING = logging_config(LOG_LEVEL)
 
 # Optional error tracking, scrubbed of keys, Authorization headers, cookies and bodies.

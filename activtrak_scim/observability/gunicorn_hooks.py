@@ -8,7 +8,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from activtrak_scim.observability.logs import logging_config
+from activtrak_scim.observability.logs import LOG_LEVELS, logging_config
 
 # Nothing here may import prometheus_client at module level (worker_samples does): it chooses
 # between in-process and multiprocess samples once, when first imported, by whether
@@ -17,7 +17,15 @@ from activtrak_scim.observability.logs import logging_config
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
-logconfig_dict = logging_config(os.environ.get("LOG_LEVEL", "INFO").strip().upper(), gunicorn=True)
+_log_level = (os.environ.get("LOG_LEVEL") or "INFO").strip().upper()
+if _log_level not in LOG_LEVELS:
+    # gunicorn sets up its logging before it loads the app (whose settings check the same), and
+    # would only say "Unable to configure logger". Raised while gunicorn reads its settings,
+    # this message is printed and gunicorn exits.
+    raise SystemExit(
+        f"LOG_LEVEL={os.environ['LOG_LEVEL']!r} is not one of {', '.join(LOG_LEVELS)}."
+    )
+logconfig_dict = logging_config(_log_level, gunicorn=True)
 
 # Set before any worker is forked and before anything imports prometheus_client. Unset: a
 # private temporary directory, removed when gunicorn exits.

@@ -22,6 +22,8 @@ from activtrak_scim.observability.request_id import (
 from integrations.keys import redact_keys
 
 ACCESS_LOGGER = "gunicorn.access"
+# LOG_LEVEL, read by settings and by the gunicorn master (gunicorn_hooks).
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def request_fields(record: logging.LogRecord) -> dict:
