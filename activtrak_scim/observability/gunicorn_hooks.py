@@ -1,5 +1,6 @@
-"""What gunicorn.conf.py takes from here: JSON logging for gunicorn's own and access lines, and
-the shared directory in which every worker keeps its Prometheus samples."""
+"""What gunicorn.conf.py takes from here: JSON logging for gunicorn's own and access lines, the
+shared directory in which every worker keeps its Prometheus samples, and a database check at
+start."""
 
 from __future__ import annotations
 
@@ -40,6 +41,15 @@ def on_starting(server) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     for leftover in directory.glob("*.db"):
         leftover.unlink()
+
+
+def post_worker_init(worker) -> None:
+    """In the first worker only, once the app is loaded: check the database (one line at ERROR
+    if it cannot be reached), so a wrong DATABASE_URL is named at start, not once per worker."""
+    if worker.age == 1:
+        from activtrak_scim.health import database_check_at_start
+
+        database_check_at_start()
 
 
 def child_exit(server, worker) -> None:
