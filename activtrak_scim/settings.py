@@ -221,6 +221,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "integrations.middleware.ContentSecurityPolicyMiddleware",
+    # Innermost, so its process_exception runs first: a page or admin view that lost the
+    # database gets the 503 page with Retry-After (SCIM and the agent API answer their own).
+    "activtrak_scim.unavailable.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "activtrak_scim.urls"
