@@ -45,7 +45,7 @@ DURATION = Histogram(
 AUTHENTICATION_FAILURES = Counter(
     "activtrak_scim_authentication_failures",
     "SCIM requests whose key was refused, by reason (missing, scheme, doubled, malformed, "
-    "unknown, revoked).",
+    "unknown, revoked, replaced).",
     ["reason"],
 )
 RATE_LIMITED = Counter(
