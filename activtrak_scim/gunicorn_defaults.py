@@ -15,6 +15,7 @@ from activtrak_scim.observability.gunicorn_hooks import (  # noqa: F401 - gunico
     logconfig_dict,
     on_exit,
     on_starting,
+    post_worker_init,
 )
 
 

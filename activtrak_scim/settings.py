@@ -17,7 +17,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from activtrak_scim.observability.error_tracking import error_tracking_start
-from activtrak_scim.observability.logs import logging_config
+from activtrak_scim.observability.logs import LOG_LEVELS, logging_config
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # In a checkout, templates/ and static/ sit at the top level; an installed package carries them
@@ -53,14 +53,20 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
     return value
 
 
-def env_secret(name: str) -> str | None:
-    """Read a secret from NAME, or from the file named by NAME_FILE (container secrets)."""
+def env_secret(name: str, *, allow_empty_file: bool = False) -> str | None:
+    """Read a secret from NAME, or from the file named by NAME_FILE (container secrets).
+
+    A named file that is empty is refused (unless ``allow_empty_file``): a secret mounted
+    before it was written would otherwise read as no secret at all."""
     path = os.environ.get(f"{name}_FILE")
     if path:
         try:
-            return Path(path).read_text().strip()
+            value = Path(path).read_text().strip()
         except OSError as exc:
             raise ImproperlyConfigured(f"{name}_FILE={path!r} cannot be read: {exc}") from None
+        if not value and not allow_empty_file:
+            raise ImproperlyConfigured(f"{name}_FILE={path!r} is empty; put the secret in it.")
+        return value or None
     return os.environ.get(name) or None
 
 
@@ -152,21 +158,37 @@ def required_secret(name: str, *, debug: bool, quick_start_file: str) -> str:
         return value
     if not debug:
         raise ImproperlyConfigured(f"{name} is required when DJANGO_DEBUG is false.")
-    path = BASE_DIR / quick_start_file
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
+    return quick_start_secret(BASE_DIR / quick_start_file)
+
+
+def quick_start_secret(path: Path) -> str:
+    """The generated secret kept in ``path``, made on first use. Readable by its owner only
+    (0600): whoever reads it can sign sessions or check guessed keys offline."""
+    try:
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            try:
+                path.chmod(0o600)  # written world-readable by an earlier version
+            except OSError:
+                pass
+    else:
+        with os.fdopen(handle, "w") as file:
+            file.write(secrets.token_urlsafe(50))
     return path.read_text().strip()
 
 
 def env_secret_list(name: str) -> list[str]:
-    raw = env_secret(name) or ""
+    # An empty list is a real state (no fallbacks left after a rotation), file or not.
+    raw = env_secret(name, allow_empty_file=True) or ""
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
-    value = (os.environ.get(name) or default).strip().upper()
+    raw = os.environ.get(name) or default
+    value = raw.strip().upper()
     if value not in choices:
-        raise ImproperlyConfigured(f"{name}={value!r} is not one of {', '.join(choices)}.")
+        raise ImproperlyConfigured(f"{name}={raw!r} is not one of {', '.join(choices)}.")
     return value
 
 
@@ -222,6 +244,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "integrations.middleware.ContentSecurityPolicyMiddleware",
+    # Innermost, so its process_exception runs first: a page or admin view that lost the
+    # database gets the 503 page with Retry-After (SCIM and the agent API answer their own).
+    "activtrak_scim.unavailable.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "activtrak_scim.urls"
@@ -370,7 +395,7 @@ METRICS_TOKEN = env_secret("METRICS_TOKEN")
 # Every line is one JSON object with a timestamp, and the request id during a request
 # (activtrak_scim/observability/logs.py); gunicorn's lines use the same format.
 LOGGING_CONFIG = "activtrak_scim.observability.logs.configure"
-LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
+LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", LOG_LEVELS)
 LOGGING = logging_config(LOG_LEVEL)
 
 # Optional error tracking, scrubbed of keys, Authorization headers, cookies and bodies.

@@ -26,7 +26,7 @@ from directory.errors import (
     DATABASE_UNAVAILABLE_DETAIL,
     DATABASE_UNAVAILABLE_ERRORS,
     DirectoryError,
-    database_unavailable_headers,
+    database_unavailable,
 )
 from integrations.client_address import client_address
 from integrations.models import AgentKey
@@ -149,7 +149,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return Response(
             {"detail": DATABASE_UNAVAILABLE_DETAIL},
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers=database_unavailable_headers(),
+            headers=database_unavailable(exc, what="Agent check-in"),
         )
     if isinstance(exc, DataError):
         # A value slipped past validation that the database refuses: the client's input.

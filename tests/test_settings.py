@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -122,6 +123,39 @@ def test_scim_key_secrets_are_read_from_files(tmp_path):
     assert result.stdout.strip() == "from-a-file ['older-one', 'oldest-one']", result.stderr
 
 
+def test_an_empty_secret_file_stops_start_up_saying_it_is_empty(tmp_path):
+    (tmp_path / "django_secret_key").write_text("\n")
+    result = run_check(**{**PRODUCTION, "DJANGO_SECRET_KEY": "",
+                          "DJANGO_SECRET_KEY_FILE": str(tmp_path / "django_secret_key")})
+    assert result.returncode != 0
+    last = result.stderr.splitlines()[-1]
+    assert "DJANGO_SECRET_KEY_FILE" in last and "is empty" in last, result.stderr[-500:]
+
+
+def test_quick_start_secret_files_are_readable_by_their_owner_only(monkeypatch, tmp_path):
+    monkeypatch.setattr(project_settings, "BASE_DIR", tmp_path)
+    monkeypatch.delenv("SCIM_KEY_HMAC_SECRET", raising=False)
+    monkeypatch.delenv("SCIM_KEY_HMAC_SECRET_FILE", raising=False)
+    path = tmp_path / ".scim_key_hmac_secret"
+
+    def quick_start_secret() -> str:
+        return project_settings.required_secret(
+            "SCIM_KEY_HMAC_SECRET", debug=True, quick_start_file=path.name
+        )
+
+    umask = os.umask(0o022)  # the usual one, under which a plain write is world-readable
+    try:
+        made = quick_start_secret()
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert len(made) > 40 and quick_start_secret() == made
+        # A file an earlier quick start left world-readable is tightened, its secret kept.
+        path.chmod(0o644)
+        assert quick_start_secret() == made
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    finally:
+        os.umask(umask)
+
+
 def test_production_start_needs_a_database_url():
     result = run_check(**{**PRODUCTION, "DATABASE_URL": ""})
     assert result.returncode != 0 and "DATABASE_URL is required" in result.stderr
@@ -206,3 +240,13 @@ def test_every_variable_the_code_reads_is_in_the_readme():
     assert len(read) > 30
     missing = sorted(name for name in read if f"`{name}" not in readme)
     assert not missing, missing
+
+
+def test_a_bad_log_level_stops_gunicorn_naming_the_variable(tmp_path):
+    from tests.reliability.harness import Gunicorn
+
+    server = Gunicorn(workers=1, log_path=tmp_path / "gunicorn.log", env={"LOG_LEVEL": "verbose"})
+    with pytest.raises(RuntimeError, match="gunicorn exited"):
+        server.start()
+    output = (tmp_path / "gunicorn.log").read_text()
+    assert "LOG_LEVEL='verbose'" in output and "WARNING" in output, output[-1000:]

@@ -22,6 +22,8 @@ from activtrak_scim.observability.request_id import (
 from integrations.keys import redact_keys
 
 ACCESS_LOGGER = "gunicorn.access"
+# LOG_LEVEL, read by settings and by the gunicorn master (gunicorn_hooks).
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def request_fields(record: logging.LogRecord) -> dict:
@@ -87,6 +89,19 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
+class AsWarningWithoutTraceback(logging.Filter):
+    """Log a record at WARNING with no traceback. For Django's DisallowedHost, which it logs at
+    ERROR with a traceback for every request naming a host not in DJANGO_ALLOWED_HOSTS: scanners
+    send those all day, and each would be an error event in Sentry. The 400 is answered as
+    before."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.WARNING:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
 def configure(config: dict) -> None:
     """settings.LOGGING_CONFIG: the dictConfig, and Python's warnings as JSON lines too."""
     logging.config.dictConfig(config)
@@ -102,6 +117,7 @@ def logging_config(level: str, *, gunicorn: bool = False) -> dict:
         # Django's own handlers (plain text, debug only) give way to the root's JSON one.
         "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.security.DisallowedHost": {"filters": ["as_warning_without_traceback"]},
     }
     if gunicorn:
         handlers["access"] = {
@@ -115,6 +131,11 @@ def logging_config(level: str, *, gunicorn: bool = False) -> dict:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": "activtrak_scim.observability.logs.JsonFormatter"}},
+        "filters": {
+            "as_warning_without_traceback": {
+                "()": "activtrak_scim.observability.logs.AsWarningWithoutTraceback"
+            }
+        },
         "handlers": handlers,
         "root": {"handlers": ["console"], "level": level},
         "loggers": loggers,

@@ -26,7 +26,6 @@ from prometheus_client import (
 )
 
 from activtrak_scim.observability.worker_samples import samples_locked
-from directory.errors import DATABASE_UNAVAILABLE_ERRORS
 
 METRICS_PATH = "/metrics"
 METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
@@ -128,11 +127,6 @@ class MetricsMiddleware:
         self.record(request, response, time.perf_counter() - started)
         return response
 
-    def process_exception(self, request: HttpRequest, exception: Exception) -> None:
-        # A page (not SCIM or the agent API, which answer 503 themselves) that lost the database.
-        if isinstance(exception, DATABASE_UNAVAILABLE_ERRORS):
-            request.database_unavailable = True
-
     @staticmethod
     def record(request: HttpRequest, response: HttpResponse, seconds: float) -> None:
         resource = resource_of(request.path_info)
@@ -145,5 +139,5 @@ class MetricsMiddleware:
             AUTHENTICATION_FAILURES.labels(reason).inc()
         if status == 429:
             RATE_LIMITED.labels(resource).inc()
-        if status == 503 or getattr(request, "database_unavailable", False):
+        if status == 503:  # SCIM, the agent API, /readyz and the pages alike
             DATABASE_UNAVAILABLE.labels(resource).inc()

@@ -29,7 +29,7 @@ from directory.errors import (
     DATABASE_UNAVAILABLE_ERRORS,
     DirectoryError,
     ErrorKind,
-    database_unavailable_headers,
+    database_unavailable,
 )
 from directory.scim.auth import AuthenticationFailed, authenticate
 from directory.scim.schema import (
@@ -265,12 +265,8 @@ class ScimView(View):
 
     @staticmethod
     def database_unavailable(exc: Exception) -> HttpResponse:
-        logger.warning("SCIM request failed: database unavailable (%s)", type(exc).__name__)
-        return error_response(
-            ScimError(
-                DATABASE_UNAVAILABLE_DETAIL, status=503, headers=database_unavailable_headers()
-            )
-        )
+        headers = database_unavailable(exc, what="SCIM request")
+        return error_response(ScimError(DATABASE_UNAVAILABLE_DETAIL, status=503, headers=headers))
 
     @staticmethod
     def check_rate(wait: int | None, what: str) -> None:

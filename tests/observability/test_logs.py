@@ -137,3 +137,13 @@ def test_the_request_id_is_taken_from_a_trusted_proxy_only_when_it_is_sane(
         assert returned == sent
     else:
         assert returned != sent and len(returned) == 32 and int(returned, 16) >= 0
+
+
+def test_a_disallowed_host_is_logged_as_a_warning_without_a_traceback(server):
+    # Scanners send any Host they like; each such request is noise, not an error for Sentry.
+    response = requests.get(f"{server.url}/accounts/login/", headers={"Host": "scanner.example"},
+                            timeout=10)
+    assert response.status_code == 400
+    (line,) = lines_of(server, response.headers["X-Request-ID"], logger="django.security.DisallowedHost")
+    assert line["level"] == "WARNING" and "exception" not in line, line
+    assert "scanner.example" in line["message"]

@@ -199,3 +199,23 @@ def test_metrics_need_the_token_and_ignore_the_host_name(server):
         url, headers={"Authorization": f"Bearer {TOKEN}", "Host": "10.1.2.3:8000"}, timeout=10
     )
     assert by_address.status_code == 200 and "activtrak_http_requests_total" in by_address.text
+
+
+def test_metrics_count_under_the_documented_default_with_no_samples_directory_set(
+    tmp_path, transactional_db, acme_key
+):
+    """The README's gunicorn with METRICS_TOKEN alone: gunicorn picks the samples directory
+    itself, and /metrics must still answer real counts, not an empty 200."""
+    server = Gunicorn(workers=2, log_path=tmp_path / "gunicorn.log", env={"METRICS_TOKEN": TOKEN})
+    server.env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    server.start()
+    try:
+        auth = {"Authorization": f"Bearer {acme_key}"}
+        for _ in range(3):
+            assert fresh_connection_get(f"{server.url}/scim/v1/Users", headers=auth).status_code == 200
+        for _ in range(4):  # whichever worker answers the scrape has the host's totals
+            samples = fresh_scrape(server)
+            assert value(samples, "activtrak_http_requests_total",
+                         resource="Users", method="GET", status="200") == 3, samples
+    finally:
+        server.stop()

@@ -7,6 +7,7 @@ never stopped.
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -110,6 +111,35 @@ def test_database_outage_gives_503_with_retry_after_and_the_app_recovers_alone(
     assert not DirectoryUser.objects.filter(user_name="during@acme.example").exists()
     assert okta.create_user("after@acme.example").status_code == 201
     assert set(statuses) == {503}
+
+
+def test_pages_and_admin_answer_a_503_page_with_retry_after_while_the_database_is_away(
+    proxied_server, transactional_db
+):
+    server, proxy = proxied_server
+    # A session cookie, so that finding the signed-in user needs the database.
+    signed_in = {"sessionid": "s" * 32}
+    proxy.cut()
+    try:
+        pages = {
+            path: requests.get(f"{server.url}{path}", cookies=signed_in, timeout=30)
+            for path in ("/integrations/", "/users/", "/admin/", "/admin/directory/account/")
+        }
+    finally:
+        proxy.restore()
+    for path, page in pages.items():
+        assert page.status_code == 503, (path, page.status_code, page.text[:300])
+        assert page.headers["Retry-After"].isdigit(), path
+        assert page.headers["Content-Type"].startswith("text/html"), path
+        # The site's look, as on the other error pages, saying to come back shortly.
+        assert 'href="/static/css/app.css"' in page.text and "ActivTrak" in page.text, path
+        assert "try again" in page.text.lower(), path
+    logged = [json.loads(line) for line in server.log_path.read_text().splitlines()]
+    assert any(
+        line["level"] == "WARNING" and "exception" not in line
+        and line["message"].startswith("Page request failed: database unavailable")
+        for line in logged
+    )
 
 
 def test_a_database_partition_never_holds_a_request_past_the_worker_timeout(
