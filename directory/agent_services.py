@@ -170,6 +170,10 @@ def agents_follow_user_state(*, user: DirectoryUser) -> int:
 
     The product does not uninstall agents itself; the flag tells the admin to.
     """
+    if not user.agent_count:
+        # The caller holds the user's row lock, which the agent count triggers also take: the
+        # count it read is current, and a user without agents has none to flag.
+        return 0
     return sql.agents_flag_uninstall(user.pk, not user.is_active or user.deleted_at is not None)
 
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from functools import cache
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -367,21 +367,23 @@ def user_emails_replace(user_id: int, account_id: int, emails: Sequence[tuple[st
 
 def row_insert(obj: models.Model) -> None:
     """INSERT the new ``obj`` with every column and give it its id, as ``obj.save()`` would."""
+    db = _database()
     sql, fields = _insert_sql(type(obj))
-    params = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
-    with connection.cursor() as cursor:
+    params = [field.get_db_prep_save(field.pre_save(obj, True), db) for field in fields]
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
-        obj.pk = cursor.fetchone()[0] if connection.features.can_return_columns_from_insert else cursor.lastrowid
+        obj.pk = cursor.fetchone()[0] if db.features.can_return_columns_from_insert else cursor.lastrowid
     obj._state.adding = False
-    obj._state.db = connection.alias
+    obj._state.db = db.alias
 
 
 def row_update(obj: models.Model, field_names: tuple[str, ...]) -> int:
     """UPDATE ``obj``'s row with the values of ``field_names``, as ``obj.save(update_fields=...)``
     would; returns the rows updated (0 when the row is gone)."""
+    db = _database()
     sql, fields = _update_sql(type(obj), field_names)
-    params = [field.get_db_prep_save(field.pre_save(obj, False), connection) for field in fields]
-    with connection.cursor() as cursor:
+    params = [field.get_db_prep_save(field.pre_save(obj, False), db) for field in fields]
+    with db.cursor() as cursor:
         cursor.execute(sql, [*params, obj.pk])
         return cursor.rowcount
 
@@ -434,8 +436,9 @@ def scim_resource(model: type[models.Model], account_id: int, scim_id: uuid.UUID
     Every SCIM read, PUT, PATCH and DELETE of one resource starts here: the ORM's build of
     the same ``for_account(...).get(scim_id=...)`` was a third of a deactivation's Python.
     """
-    sql = _scim_resource_sql(model, lock and connection.features.has_select_for_update)
-    key = model._meta.get_field("scim_id").get_db_prep_value(scim_id, connection)
+    db = _database()
+    sql = _scim_resource_sql(model, lock and db.features.has_select_for_update)
+    key = model._meta.get_field("scim_id").get_db_prep_value(scim_id, db)
     rows = _fetch(sql, [account_id, key])
     return _from_row(model, rows[0]) if rows else None
 
@@ -532,11 +535,12 @@ def _from_row(model: type[models.Model], values: Sequence) -> models.Model:
     would apply (JSON, and on SQLite UUIDs and aware datetimes)."""
     converters = _converters(model)
     if converters:
+        db = _database()
         values = list(values)
         for index, column, functions in converters:
             for function in functions:
-                values[index] = function(values[index], column, connection)
-    return model.from_db(connection.alias, None, values)
+                values[index] = function(values[index], column, db)
+    return model.from_db(DEFAULT_DB_ALIAS, None, values)
 
 
 @cache
@@ -550,8 +554,14 @@ def _converters(model: type[models.Model]) -> list[tuple[int, object, list]]:
     return found
 
 
+def _database():
+    """The worker's connection itself: each attribute read through Django's thread-local proxy
+    (``django.db.connection``) is a lookup, and writing one row's fields read dozens."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
 def _fetch(sql: str, params: list) -> list[tuple]:
-    with connection.cursor() as cursor:
+    with _database().cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 

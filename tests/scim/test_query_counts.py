@@ -181,3 +181,23 @@ def test_oktas_lookup_of_a_new_user_name_counts_nothing(acme, acme_key, scim_cli
     assert lookup.json()["totalResults"] == 0 and lookup.json()["Resources"] == []
     # An empty page after the first still counts: the rows may all lie before it.
     assert past_the_rows.json()["totalResults"] == 3 and past_the_rows.json()["Resources"] == []
+
+
+def test_deactivating_a_user_touches_agents_only_when_it_has_some(acme, acme_key, scim_client):
+    """The user's agent count, read under its row lock, says whether there is anything to flag."""
+    from directory.models import Agent
+
+    lonely, with_agent = make_users(acme, 2)
+    agent = Agent.objects.create(account=acme, user=with_agent, logon_name="ACME\\u1", machine_name="pc")
+    deactivate = json.dumps({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                             "Operations": [{"op": "replace", "value": {"active": False}}]})
+    sent: dict[str, list[str]] = {}
+    for user in (lonely, with_agent):
+        statements = sent.setdefault(user.user_name, [])
+        with connection.execute_wrapper(lambda execute, sql, *rest, into=statements: into.append(sql) or execute(sql, *rest)):
+            assert scim_client("PATCH", f"/Users/{user.scim_id}", deactivate).json()["active"] is False
+
+    assert not [sql for sql in sent[lonely.user_name] if "directory_agent" in sql]
+    assert [sql for sql in sent[with_agent.user_name] if "UPDATE directory_agent" in sql]
+    agent.refresh_from_db()
+    assert agent.is_uninstall_required is True
