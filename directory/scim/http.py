@@ -11,7 +11,13 @@ from contextlib import contextmanager
 
 import orjson
 from django.conf import settings
-from django.core.exceptions import DisallowedHost, RequestDataTooBig
+from django.core.exceptions import (
+    BadRequest,
+    DisallowedHost,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+)
 from django.db import (
     DatabaseError,
     DataError,
@@ -250,6 +256,8 @@ class ScimView(View):
             return self.failed(request, as_scim_error(exc), kwargs)
         except RequestDataTooBig:
             return self.failed(request, self.too_large(), kwargs)
+        except (SuspiciousOperation, BadRequest) as exc:
+            return self.failed(request, self.refused_request(request, exc), kwargs)
         except DataError:
             # A value slipped past validation that the database refuses: the client's input.
             return self.failed(
@@ -262,6 +270,23 @@ class ScimView(View):
         except Exception:
             logger.exception("SCIM request failed unexpectedly: %s %s", request.method, request.path)
             return error_response(ScimError("The server could not complete the request.", status=500))
+
+    @staticmethod
+    def refused_request(request: HttpRequest, exc: Exception) -> BadRequestError:
+        """Django's refusal to read a request (too many query parameters, and the like) as a
+        SCIM 400: the client's doing, so a warning without a traceback, not a logged 500."""
+        name = type(exc).__name__
+        logging.getLogger(f"django.security.{name}").warning(
+            "SCIM request refused: %s %s: %s", request.method, request.path, name
+        )
+        if isinstance(exc, TooManyFieldsSent):
+            detail = (
+                f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} query "
+                "parameters; SCIM requests need only a few."
+            )
+        else:
+            detail = "The request is malformed and cannot be read."
+        return BadRequestError(detail, scim_type="invalidSyntax")
 
     @staticmethod
     def database_unavailable(exc: Exception) -> HttpResponse:

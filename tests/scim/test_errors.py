@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 import requests
 
@@ -210,3 +212,18 @@ def test_nesting_is_limited_also_when_the_deepest_list_holds_flat_objects(scim, 
         assert_scim_error(response, 400, "invalidSyntax")
     else:
         assert response.status_code == 201, response.text
+
+
+def test_more_query_parameters_than_django_reads_is_a_400_logged_without_a_traceback(scim, caplog):
+    """Django refuses past DATA_UPLOAD_MAX_NUMBER_FIELDS with a SuspiciousOperation: that is the
+    client's request, not a server failure."""
+    query = "&".join(f"p{i}=1" for i in range(1001))
+    with caplog.at_level(logging.INFO):
+        response = scim.get(f"/Users?{query}")
+
+    assert_scim_error(response, 400, "invalidSyntax")
+    assert "more than 1000 query parameters" in response.json()["detail"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    refused = [r for r in caplog.records if r.name == "django.security.TooManyFieldsSent"]
+    assert [(r.levelname, r.exc_info) for r in refused] == [("WARNING", None)]
+    assert scim.get("/Users?" + "&".join(f"p{i}=1" for i in range(999))).status_code == 200
