@@ -8,6 +8,7 @@ import json
 import logging
 from collections.abc import Callable
 from contextlib import contextmanager
+from urllib.parse import unquote_to_bytes
 
 import orjson
 from django.conf import settings
@@ -18,13 +19,14 @@ from django.core.exceptions import (
     SuspiciousOperation,
     TooManyFieldsSent,
 )
+from django.core.handlers.wsgi import get_bytes_from_wsgi
 from django.db import (
     DatabaseError,
     DataError,
     connection,
     transaction,
 )
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
@@ -201,6 +203,45 @@ def parse_json_body(request: HttpRequest) -> dict:
         raise BadRequestError("The request body must be a JSON object.", scim_type="invalidSyntax")
     _check_json(body, raw)
     return body
+
+
+# The query parameters of RFC 7644 section 3.4.2. Given twice, which one the client meant would
+# be a guess (Django answers the last), so that is a 400.
+SCIM_QUERY_PARAMETERS = (
+    "filter",
+    "startIndex",
+    "count",
+    "sortBy",
+    "sortOrder",
+    "attributes",
+    "excludedAttributes",
+)
+
+
+def query_parameters(request: HttpRequest) -> dict[str, str]:
+    """A SCIM request's query parameters, each once, read as UTF-8.
+
+    URLs percent-encode UTF-8 (RFC 3986); request.GET decodes them in the charset of the
+    Content-Type instead, so a GET that said charset=utf-16 lost its filter and was answered
+    with the whole unfiltered list. Past DATA_UPLOAD_MAX_NUMBER_FIELDS parameters QueryDict
+    raises TooManyFieldsSent, which ScimView answers with a 400.
+    """
+    raw = get_bytes_from_wsgi(request.META, "QUERY_STRING", "")
+    try:
+        unquote_to_bytes(raw).decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequestError(
+            "The query string is not UTF-8: percent-encode UTF-8 bytes.", scim_type="invalidSyntax"
+        ) from None
+    params = QueryDict(raw, encoding="utf-8")
+    for name in SCIM_QUERY_PARAMETERS:
+        given = len(params.getlist(name))
+        if given > 1:
+            raise BadRequestError(
+                f"The query parameter {name!r} is given {given} times; give it once.",
+                scim_type="invalidSyntax",
+            )
+    return {name: params[name] for name in SCIM_QUERY_PARAMETERS if name in params}
 
 
 # A statement a connection has run this many times during SCIM requests is prepared on the

@@ -18,7 +18,14 @@ from directory.models import DirectoryUser, Group, GroupMembership, LiveUserTall
 from directory.scim.attributes import apply_selection, attribute_selection
 from directory.scim.filters import compile_group_filter, compile_user_filter
 from directory.scim.groups import GroupAdapter, GroupValues
-from directory.scim.http import ScimError, ScimView, client_ip, parse_json_body, scim_response
+from directory.scim.http import (
+    ScimError,
+    ScimView,
+    client_ip,
+    parse_json_body,
+    query_parameters,
+    scim_response,
+)
 from directory.scim.patch import parse_operations
 from directory.scim.schema import (
     GROUP_SCHEMA,
@@ -133,9 +140,10 @@ class ResourceView(ScimView):
     # --- reads ---------------------------------------------------------------------------------
 
     def get(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
+        params = query_parameters(request)
         if uuid is None:
-            return self.list(request.GET)
-        selection = self.selection(request.GET)
+            return self.list(params)
+        selection = self.selection(params)
         obj = self.get_object(uuid)
         adapter = self.adapter(obj, selection, self.page_values([obj], selection).get(obj.pk))
         if request.META.get("HTTP_IF_NONE_MATCH", "").strip() == adapter.version:

@@ -227,3 +227,41 @@ def test_more_query_parameters_than_django_reads_is_a_400_logged_without_a_trace
     refused = [r for r in caplog.records if r.name == "django.security.TooManyFieldsSent"]
     assert [(r.levelname, r.exc_info) for r in refused] == [("WARNING", None)]
     assert scim.get("/Users?" + "&".join(f"p{i}=1" for i in range(999))).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ('filter=userName eq "a@acme.example"&filter=userName eq "b@acme.example"', "'filter' is given 2 times"),
+        ("count=1&count=2", "'count' is given 2 times"),
+        ("startIndex=1&startIndex=1", "'startIndex' is given 2 times"),
+        ("sortBy=userName&sortBy=title&sortBy=title", "'sortBy' is given 3 times"),
+        ("attributes=userName&attributes=title", "'attributes' is given 2 times"),
+    ],
+)
+def test_a_scim_query_parameter_given_twice_is_a_400_not_a_guess(scim, query, named):
+    response = scim.get(f"/Users?{query}")
+    assert_scim_error(response, 400, "invalidSyntax")
+    assert named in response.json()["detail"]
+
+
+def test_other_query_parameters_may_repeat(scim):
+    assert scim.get("/Users?cache=1&cache=2&count=1").status_code == 200
+
+
+def test_the_query_string_is_utf8_whatever_charset_the_content_type_names(scim):
+    scim.create_user("ann@acme.example")
+    query = {"filter": 'userName eq "nobody@acme.example"'}
+    for content_type in ("text/plain; charset=utf-16", "application/scim+json; charset=iso-8859-1"):
+        response = scim.get("/Users", params=query, headers={"Content-Type": content_type})
+        assert response.status_code == 200, (content_type, response.text)
+        assert response.json()["totalResults"] == 0, content_type  # the filter was read, not lost
+    accented = scim.get("/Users", params={"filter": 'userName eq "zoë@acme.example"'},
+                        headers={"Content-Type": "text/plain; charset=iso-8859-1"})
+    assert accented.status_code == 200 and accented.json()["totalResults"] == 0
+
+
+def test_a_query_string_that_is_not_utf8_is_a_400_saying_so(scim):
+    response = scim.get("/Users?filter=userName%20eq%20%22%FF%FE%22")
+    assert_scim_error(response, 400, "invalidSyntax")
+    assert "not UTF-8" in response.json()["detail"]
