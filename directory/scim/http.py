@@ -55,6 +55,8 @@ disallowed_host_logger = logging.getLogger("django.security.DisallowedHost")
 SCIM_CONTENT_TYPE = "application/scim+json"
 JSON_CONTENT_TYPES = {"application/scim+json", "application/json"}
 MAX_JSON_DEPTH = 32
+# Charsets a body may declare: UTF-8, and ASCII, which is UTF-8 too.
+UTF8_CHARSETS = {"utf-8", "utf8", "us-ascii", "ascii"}
 
 
 class ScimError(SCIMException):
@@ -185,6 +187,15 @@ def parse_json_body(request: HttpRequest) -> dict:
     if content_type and content_type not in JSON_CONTENT_TYPES:
         raise ScimError(
             f"Content-Type {content_type!r} is not supported; send application/scim+json.",
+            status=415,
+            scim_type="invalidSyntax",
+        )
+    charset = request.content_params.get("charset", "").strip().strip('"')
+    if charset and charset.lower() not in UTF8_CHARSETS:
+        # RFC 7644 section 3.8 and RFC 8259: JSON between systems is UTF-8.
+        raise ScimError(
+            f"charset {charset[:40]!r} is not supported; send the body as UTF-8 "
+            "(charset=utf-8, or no charset).",
             status=415,
             scim_type="invalidSyntax",
         )

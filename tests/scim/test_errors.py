@@ -77,6 +77,31 @@ def test_unsupported_content_type_is_415_but_json_and_charset_variants_are_fine(
         assert response.status_code == 201, (content_type, response.text)
 
 
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ('{"userName": "zoë@acme.example"}'.encode("utf-16"), "application/scim+json; charset=utf-16"),
+        ('{"userName": "zoë@acme.example"}'.encode("latin-1"), "application/scim+json; charset=ISO-8859-1"),
+        (b'{"userName": "ascii@acme.example"}', "application/json; charset=windows-1252"),
+        (b'{"userName": "ascii@acme.example"}', "application/scim+json; charset=no-such-charset"),
+    ],
+)
+def test_a_body_declared_in_a_charset_other_than_utf8_is_415_naming_it(scim, body, content_type):
+    response = scim.request("POST", "/Users", data=body, headers={"Content-Type": content_type})
+    assert_scim_error(response, 415, "invalidSyntax")
+    assert content_type.rpartition("=")[2] in response.json()["detail"]
+    assert not DirectoryUser.objects.exists()
+
+
+def test_utf8_and_ascii_charsets_are_fine(scim):
+    for n, charset in enumerate(("utf-8", "UTF8", '"utf-8"', "us-ascii")):
+        body = f'{{"userName": "cs{n}@acme.example"}}'.encode()
+        response = scim.request(
+            "POST", "/Users", data=body, headers={"Content-Type": f"application/scim+json; charset={charset}"}
+        )
+        assert response.status_code == 201, (charset, response.text)
+
+
 def test_unknown_methods_and_collection_writes_are_405(scim):
     assert_scim_error(scim.request("OPTIONS", "/Users"), 405)
     assert_scim_error(scim.request("PUT", "/Users", {"userName": "x"}), 405)
