@@ -39,6 +39,8 @@ from directory.scim.users import UserAdapter, UserValues
 from directory.sql import group_member_values, in_id_order, scim_resource, user_page_values
 from integrations.services import event_record
 
+MAX_SQL_OFFSET = 2**63 - 1
+
 
 class ResourceView(ScimView):
     """GET (one or a page), POST, PUT, PATCH, DELETE and .search for one resource type."""
@@ -220,7 +222,8 @@ class ResourceView(ScimView):
         page that is not full gives the total without a COUNT query, unless it is an empty page
         past the first (the rows may all lie before it).
         """
-        skip = start_index - 1
+        # SQL's OFFSET stops at the largest bigint; no table holds that many rows.
+        skip = min(start_index - 1, MAX_SQL_OFFSET)
         page = in_id_order(queryset.order_by("id").values("pk")[skip : skip + count]) if count else []
         if count and len(page) < count and (page or not skip):
             return page, skip + len(page)
@@ -230,8 +233,9 @@ class ResourceView(ScimView):
     def integer(raw, name: str, *, default: int) -> int:
         if raw is None or raw == "":
             return default
-        if isinstance(raw, bool):
-            raise BadRequestError(f"{name} must be an integer.", scim_type="invalidValue")
+        if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+            # A .search body's 1.5 is not an integer, nor is true.
+            raise BadRequestError(f"{name} must be an integer, not {raw!r}.", scim_type="invalidValue")
         try:
             return int(raw)
         except (TypeError, ValueError):
