@@ -30,6 +30,9 @@ from directory.scim.schema import (
 )
 
 MAX_FILTER_LENGTH = 2000
+# Parentheses and brackets inside one another. The tree is walked recursively, and 990 levels
+# of parentheses fit in MAX_FILTER_LENGTH: past Python's recursion limit, a 500.
+MAX_FILTER_NESTING = 32
 
 
 def invalid_filter(detail: str) -> BadRequestError:
@@ -132,10 +135,20 @@ _LITERAL_TOKENS = {
 
 
 def _typed_values(tokens: Iterator) -> Iterator:
+    """The tokens, each comparison value a ``Literal``; too deep a nesting is refused."""
+    depth = 0
     for token in tokens:
         json_type = _LITERAL_TOKENS.get(token.type)
         if json_type is not None:
             token.value = Literal(token.value, json_type)
+        elif token.type in ("LPAREN", "LBRACKET"):
+            depth += 1
+            if depth > MAX_FILTER_NESTING:
+                raise invalid_filter(
+                    f"The filter nests parentheses or brackets more than {MAX_FILTER_NESTING} deep."
+                )
+        elif token.type in ("RPAREN", "RBRACKET"):
+            depth -= 1
         yield token
 
 
@@ -145,6 +158,8 @@ def parse_filter_ast(text: str) -> ast.AST:
         raise invalid_filter(f"The filter is longer than {MAX_FILTER_LENGTH} characters.")
     try:
         return SCIMParser().parse(_typed_values(SCIMLexer().tokenize(text)))
+    except BadRequestError:
+        raise
     except Exception as exc:  # the parser raises bare Exceptions and SCIMParserError alike
         raise invalid_filter(f"The filter {text!r} is not valid SCIM filter syntax ({exc}).") from None
 

@@ -70,6 +70,8 @@ def test_filter_by_id(scim, people):
         ('meta.created gt "yesterday"', "yesterday"),
         ('urn:example:custom:User:color eq "red"', "urn:example:custom:User"),
         ('password eq "x"', "password"),
+        ("(" * 990 + "title pr" + ")" * 990, "more than 32 deep"),
+        ("not (" * 330 + "title pr" + ")" * 330, "more than 32 deep"),
     ],
 )
 def test_unsupported_filters_are_400_invalid_filter_naming_the_problem(scim, people, expression, named):

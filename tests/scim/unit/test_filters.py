@@ -72,6 +72,7 @@ MOMENT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
         ('(title eq "a" or title eq "b") and title eq "c"', (A | B) & C, False),
         ('title eq "a" or not (title eq "b") and title eq "c"', A | (~B & C), False),
         ('title eq "a" or title eq "b" or title eq "c"', A | B | C, False),
+        ("(" * 32 + 'title eq "a"' + ")" * 32, A, False),
         # value paths: the bracket and the comparison on the same element
         (
             'emails[type eq "work" and value co "ann"]',
@@ -114,6 +115,10 @@ def test_group_filters_compile(text, expected, distinct):
         ('userName eq "x" and (', "syntax"),
         ("", "syntax"),
         ("x" * 2001, "longer than"),
+        ("(" * 33 + "title pr" + ")" * 33, "more than 32 deep"),
+        ("(" * 990 + "title pr" + ")" * 990, "more than 32 deep"),
+        ("emails[" + "(" * 32 + 'type eq "w"' + ")" * 32 + "]", "more than 32 deep"),
+        ("not (" * 33 + "title pr" + ")" * 33, "more than 32 deep"),
         # unknown attributes and schemas
         ('nickName2 eq "x"', "nickName2"),
         ('password eq "x"', "password"),
