@@ -134,6 +134,19 @@ _LITERAL_TOKENS = {
 }
 
 
+class FilterLexer(SCIMLexer):
+    """scim2-filter-parser's lexer, reading a number as one token.
+
+    Its NUMBER is a single digit, so ``userName gt 55`` was two numbers in a row, a syntax
+    error, where ``userName gt 5`` got the message that says a string is compared with a
+    number. A compValue number is a JSON number (RFC 7644 3.4.2.2, RFC 8259 section 6): an
+    optional minus, an integer without leading zeros, an optional fraction and exponent.
+    """
+
+    tokens = SCIMLexer.tokens
+    NUMBER = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
+
+
 def _typed_values(tokens: Iterator) -> Iterator:
     """The tokens, each comparison value a ``Literal``; too deep a nesting is refused."""
     depth = 0
@@ -157,7 +170,7 @@ def parse_filter_ast(text: str) -> ast.AST:
     if len(text) > MAX_FILTER_LENGTH:
         raise invalid_filter(f"The filter is longer than {MAX_FILTER_LENGTH} characters.")
     try:
-        return SCIMParser().parse(_typed_values(SCIMLexer().tokenize(text)))
+        return SCIMParser().parse(_typed_values(FilterLexer().tokenize(text)))
     except BadRequestError:
         raise
     except Exception as exc:  # the parser raises bare Exceptions and SCIMParserError alike

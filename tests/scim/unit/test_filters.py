@@ -8,7 +8,7 @@ import pytest
 from django.db.models import Q
 from django_scim.exceptions import BadRequestError
 
-from directory.scim.filters import compile_group_filter, compile_user_filter
+from directory.scim.filters import FilterLexer, compile_group_filter, compile_user_filter
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 PRESENT_TITLE = Q(title__isnull=False) & ~Q(title="")
@@ -145,7 +145,23 @@ def test_group_filters_compile(text, expected, distinct):
         ('meta.created lt "9999-12-31T23:59:59-01:00"', "9999"),
         ('meta.created lt "0001-01-01T00:00:00+01:00"', "0001"),
         ('meta.lastModified eq ""', "ISO 8601"),
-        ("meta.lastModified eq 2026", "syntax"),
+        ("meta.lastModified eq 2026", "'meta.lastModified' is a dateTime attribute"),
+        # numbers are JSON numbers, read whole; what JSON does not allow is a syntax error
+        ("userName gt 55", "'userName' is a string attribute: compare it with a quoted string, not the number 55"),
+        ("userName eq 123456789012345678901234567890", "not the number 123456789012345678901234567890"),
+        ("userName eq -7", "not the number -7"),
+        ("userName eq 0.25", "not the number 0.25"),
+        ("userName eq -1.5e+3", "not the number -1.5e+3"),
+        ("userName eq 2E10", "not the number 2E10"),
+        ("active eq 10", "'active' is a boolean attribute"),
+        ("meta.created gt 1.5", "'meta.created' is a dateTime attribute"),
+        ('emails[type eq 55].value eq "a@x"', "'emails.type' is a string attribute"),
+        ("userName eq 05", "syntax"),
+        ("userName eq 1.", "syntax"),
+        ("userName eq .5", "syntax"),
+        ("userName eq 1e", "syntax"),
+        ("userName eq +1", "syntax"),
+        ("userName eq 5abc", "syntax"),
         # values of another type than the attribute's: the attribute and its type are named
         ("userName gt 5", "'userName' is a string attribute"),
         ("userName eq 5", "'userName' is a string attribute"),
@@ -186,3 +202,9 @@ def test_group_filters_comparing_across_types_are_invalid_filter(text, named):
         compile_group_filter(text)
     assert raised.value.scim_type == "invalidFilter"
     assert named in raised.value.detail
+
+
+@pytest.mark.parametrize("number", ["0", "-0", "5", "55", "-7", "0.25", "-1.5e+3", "2E10", "1e-2", "123456789012345678901234567890"])
+def test_a_json_number_is_one_token(number):
+    tokens = [(token.type, token.value) for token in FilterLexer().tokenize(f"userName eq {number}")]
+    assert tokens[-1] == ("NUMBER", number) and len(tokens) == 3
