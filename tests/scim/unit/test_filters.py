@@ -8,7 +8,14 @@ import pytest
 from django.db.models import Q
 from django_scim.exceptions import BadRequestError
 
-from directory.scim.filters import FilterLexer, compile_group_filter, compile_user_filter
+from directory.scim.filters import (
+    GROUP_FIELDS,
+    USER_FIELDS,
+    FilterLexer,
+    compile_group_filter,
+    compile_user_filter,
+)
+from directory.scim.schema import attribute_type
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 PRESENT_TITLE = Q(title__isnull=False) & ~Q(title="")
@@ -208,3 +215,13 @@ def test_group_filters_comparing_across_types_are_invalid_filter(text, named):
 def test_a_json_number_is_one_token(number):
     tokens = [(token.type, token.value) for token in FilterLexer().tokenize(f"userName eq {number}")]
     assert tokens[-1] == ("NUMBER", number) and len(tokens) == 3
+
+
+KIND_TYPES = {"ci": "string", "json_ci": "string", "text": "string", "uuid": "string", "bool": "boolean", "datetime": "dateTime"}
+
+
+@pytest.mark.parametrize(("key", "field"), [*USER_FIELDS.items(), *GROUP_FIELDS.items()], ids=str)
+def test_every_filterable_attribute_has_the_type_the_schemas_give_it(key, field):
+    """The type check reads the schema's type; the lookups read the field's kind: they agree."""
+    name, sub, schema = key
+    assert attribute_type(schema, name, sub) == KIND_TYPES[field.kind]
