@@ -28,6 +28,7 @@ from django.db import (
 )
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils.decorators import method_decorator
+from django.utils.module_loading import import_string
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django_scim.exceptions import BadRequestError, SCIMException
@@ -103,6 +104,16 @@ def error_response(exc: SCIMException) -> HttpResponse:
     return scim_response(document, status=exc.status, headers=getattr(exc, "headers", None))
 
 
+# Middleware after ScimHostMiddleware that put security headers on every response
+# (X-Content-Type-Options, Referrer-Policy, Cross-Origin-Opener-Policy, HSTS on HTTPS,
+# X-Frame-Options). A refused host never reaches them, so its answer goes through their
+# process_response here; none of them asks for the host there.
+SECURITY_HEADER_MIDDLEWARE = (
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+)
+
+
 class ScimHostMiddleware:
     """Refuse a SCIM request for a host this server does not serve with a SCIM error.
 
@@ -110,11 +121,17 @@ class ScimHostMiddleware:
     raised by whichever middleware asks for the host first (SecurityMiddleware's HTTPS redirect,
     CommonMiddleware). An identity provider shows its admin only a SCIM error's detail, so this
     middleware sits ahead of both and asks first, for paths under /scim/ only; pages keep the
-    site's own 400 page.
+    site's own 400 page. The refusal gets the security headers every other response gets.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        # Innermost first, as a response passes back through them; only those the site uses.
+        self.header_middleware = [
+            import_string(path)(get_response)
+            for path in reversed(settings.MIDDLEWARE)
+            if path in SECURITY_HEADER_MIDDLEWARE
+        ]
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path_info.startswith("/scim/"):
@@ -124,15 +141,22 @@ class ScimHostMiddleware:
                 disallowed_host_logger.error(
                     str(exc), extra={"status_code": 400, "request": request}
                 )
-                host = (request.META.get("HTTP_HOST") or request.META.get("SERVER_NAME", ""))[:100]
-                return error_response(
-                    ScimError(
-                        f"This server does not serve the host {host!r}. Send SCIM requests to "
-                        "the SCIM base URL shown on the Integrations page.",
-                        status=400,
-                    )
-                )
+                return self.refused(request)
         return self.get_response(request)
+
+    def refused(self, request: HttpRequest) -> HttpResponse:
+        host = (request.META.get("HTTP_HOST") or request.META.get("SERVER_NAME", ""))[:100]
+        response = error_response(
+            ScimError(
+                f"This server does not serve the host {host!r}. Send SCIM requests to "
+                "the SCIM base URL shown on the Integrations page.",
+                status=400,
+            )
+        )
+        for middleware in self.header_middleware:
+            response = middleware.process_response(request, response)
+        response["Content-Length"] = str(len(response.content))  # as CommonMiddleware sets it
+        return response
 
 
 def client_ip(request: HttpRequest) -> str | None:

@@ -168,6 +168,32 @@ def test_a_host_it_does_not_serve_gets_a_scim_400_and_nothing_is_served(live_ser
     assert scim.get("/Users").status_code == 200
 
 
+SECURITY_HEADERS = ("X-Content-Type-Options", "Referrer-Policy", "Cross-Origin-Opener-Policy", "X-Frame-Options")
+
+
+def test_a_refused_host_gets_the_headers_every_scim_response_gets(scim):
+    normal = scim.get("/Users/2819c223-7f76-4539-a919-d41386190464")  # a SCIM 404 from the view
+    refused = scim.get("/Users", headers={"Host": "evil.example"})
+
+    assert_scim_error(normal, 404)
+    assert_scim_error(refused, 400)
+    assert {name.lower() for name in refused.headers} == {name.lower() for name in normal.headers}
+    for name in SECURITY_HEADERS:
+        assert refused.headers[name] == normal.headers[name], name
+    assert int(refused.headers["Content-Length"]) == len(refused.content)
+
+
+def test_a_refused_host_over_https_gets_hsts_like_every_response(settings, client, acme_key):
+    settings.SECURE_HSTS_SECONDS = 3600  # read when the client's handler loads the middleware
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {acme_key}"}
+    normal = client.get("/scim/v1/Users", secure=True, **auth)
+    refused = client.get("/scim/v1/Users", secure=True, HTTP_HOST="evil.example", **auth)
+
+    assert normal.status_code == 200 and refused.status_code == 400
+    assert refused["Strict-Transport-Security"] == normal["Strict-Transport-Security"]
+    assert {name: refused.get(name) for name in SECURITY_HEADERS} == {name: normal[name] for name in SECURITY_HEADERS}
+
+
 def test_a_body_declaring_another_resource_schema_is_invalid_syntax(scim):
     group_body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "userName": "x@acme.example"}
     response = scim.post("/Users", group_body)
