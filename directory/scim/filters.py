@@ -201,14 +201,14 @@ def parse_filter_ast(
     PATCH paths are read here too: ``what`` names the text in errors, ``shown`` is the text the
     client sent, and ``scim_type`` is the errors' scimType.
     """
-    if len(text) > MAX_FILTER_LENGTH:
+    shown = text if shown is None else shown
+    if len(shown) > MAX_FILTER_LENGTH:
         raise BadRequestError(f"{what} is longer than {MAX_FILTER_LENGTH} characters.", scim_type=scim_type)
     try:
         return SCIMParser().parse(_typed_values(FilterLexer().tokenize(text)))
     except _TooDeep:
         detail = f"{what} nests parentheses or brackets more than {MAX_FILTER_NESTING} deep."
     except Exception as exc:  # the parser raises bare Exceptions and SCIMParserError alike
-        shown = text if shown is None else shown
         detail = f"{what} {shown!r} is not valid SCIM filter syntax ({exc})."
     raise BadRequestError(detail, scim_type=scim_type)
 

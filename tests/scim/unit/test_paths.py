@@ -155,3 +155,11 @@ def test_value_filters_follow_the_type_rules_of_list_filters(text, schema, named
 )
 def test_value_filters_of_the_right_type_parse(text):
     assert parse_patch_path(text, USER).value_filter is not None
+
+
+def test_a_path_of_2000_characters_is_read_and_one_more_is_refused():
+    path = 'emails[type eq "' + "w" * 1982 + '"]'
+    assert len(path) == 2000 and parse_patch_path(path, USER).value_filter is not None
+    with pytest.raises(BadRequestError) as raised:
+        parse_patch_path(path.replace('"]', 'w"]'), USER)
+    assert raised.value.scim_type == "invalidPath" and "longer than 2000" in raised.value.detail
