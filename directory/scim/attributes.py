@@ -46,7 +46,9 @@ class AttributeSelection:
 def parse_attribute_list(raw: str | list | None, schema: str, parameter: str) -> set | None:
     if raw is None:
         return None
-    items = raw if isinstance(raw, list) else str(raw).split(",")
+    if not isinstance(raw, (str, list)):
+        raise invalid_filter(f"{parameter} must be a comma-separated string or a list of attribute names.")
+    items = raw if isinstance(raw, list) else raw.split(",")
     selected = set()
     for item in items:
         if not isinstance(item, str):

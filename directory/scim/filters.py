@@ -26,10 +26,14 @@ from directory.scim.schema import (
     ENTERPRISE_SCHEMA,
     GROUP_SCHEMA,
     USER_SCHEMA,
+    attribute_type,
     canonical,
 )
 
 MAX_FILTER_LENGTH = 2000
+# Parentheses and brackets inside one another. The tree is walked recursively, and 990 levels
+# of parentheses fit in MAX_FILTER_LENGTH: past Python's recursion limit, a 500.
+MAX_FILTER_NESTING = 32
 
 
 def invalid_filter(detail: str) -> BadRequestError:
@@ -94,16 +98,41 @@ _TEXT_LOOKUPS = {
 }
 _ORDER_LOOKUPS = {"gt": "gt", "ge": "gte", "lt": "lt", "le": "lte"}
 
-# What each kind of attribute is compared with: (its SCIM type, the JSON type of the values it
-# takes, how to write one). An id is a string; a dateTime is written as a quoted string.
+# What an attribute of each SCIM type (RFC 7643 section 2.3) is compared with: the JSON type of
+# the values it takes, and how to write one. A dateTime is written as a quoted string.
 _VALUE_TYPES = {
-    "ci": ("string", "string", "a quoted string"),
-    "json_ci": ("string", "string", "a quoted string"),
-    "text": ("string", "string", "a quoted string"),
-    "uuid": ("string", "string", "a quoted string"),
-    "bool": ("boolean", "boolean", "true or false (no quotes)"),
-    "datetime": ("dateTime", "string", 'a quoted ISO 8601 date-time such as "2026-01-31T00:00:00Z"'),
+    "string": ("string", "a quoted string"),
+    "reference": ("string", "a quoted string"),
+    "binary": ("string", "a quoted string"),
+    "boolean": ("boolean", "true or false (no quotes)"),
+    "dateTime": ("string", 'a quoted ISO 8601 date-time such as "2026-01-31T00:00:00Z"'),
+    "integer": ("number", "a number"),
+    "decimal": ("number", "a number"),
 }
+
+
+def check_value_type(spelled: str, scim_type: str, operator: str, value: Literal) -> None:
+    """The one rule for what an attribute may be compared with, in list filters and in PATCH
+    path filters alike: a value of the attribute's JSON type (``userName gt 5`` compares a
+    string with a number, and answering it as text would hide the client's mistake), null
+    only with eq and ne, and a boolean only with eq and ne (RFC 7644 3.4.2.2)."""
+    json_type, written = _VALUE_TYPES[scim_type]
+    if value.json_type == "null" and operator in ("eq", "ne"):
+        return
+    if value.json_type != json_type:
+        if value.json_type == "null":
+            sent = f"null with {operator!r} (null goes only with eq and ne)"
+        elif value.json_type == "string":
+            sent = f'the string "{value}"'
+        else:
+            sent = f"the {value.json_type} {value}"
+        raise invalid_filter(
+            f"{spelled!r} is a {scim_type} attribute: compare it with {written}, not {sent}."
+        )
+    if scim_type == "boolean" and operator not in ("eq", "ne"):
+        raise invalid_filter(
+            f"{spelled!r} is a boolean attribute: compare it with eq or ne, not {operator!r}."
+        )
 
 
 class Literal(str):
@@ -131,22 +160,57 @@ _LITERAL_TOKENS = {
 }
 
 
+class FilterLexer(SCIMLexer):
+    """scim2-filter-parser's lexer, reading a number as one token.
+
+    Its NUMBER is a single digit, so ``userName gt 55`` was two numbers in a row, a syntax
+    error, where ``userName gt 5`` got the message that says a string is compared with a
+    number. A compValue number is a JSON number (RFC 7644 3.4.2.2, RFC 8259 section 6): an
+    optional minus, an integer without leading zeros, an optional fraction and exponent.
+    """
+
+    tokens = SCIMLexer.tokens
+    NUMBER = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
+
+
+class _TooDeep(Exception):
+    pass
+
+
 def _typed_values(tokens: Iterator) -> Iterator:
+    """The tokens, each comparison value a ``Literal``; too deep a nesting is refused."""
+    depth = 0
     for token in tokens:
         json_type = _LITERAL_TOKENS.get(token.type)
         if json_type is not None:
             token.value = Literal(token.value, json_type)
+        elif token.type in ("LPAREN", "LBRACKET"):
+            depth += 1
+            if depth > MAX_FILTER_NESTING:
+                raise _TooDeep
+        elif token.type in ("RPAREN", "RBRACKET"):
+            depth -= 1
         yield token
 
 
-def parse_filter_ast(text: str) -> ast.AST:
-    """The filter's tree, each comparison value a ``Literal`` carrying its JSON type."""
-    if len(text) > MAX_FILTER_LENGTH:
-        raise invalid_filter(f"The filter is longer than {MAX_FILTER_LENGTH} characters.")
+def parse_filter_ast(
+    text: str, *, what: str = "The filter", shown: str | None = None, scim_type: str = "invalidFilter"
+) -> ast.AST:
+    """The filter's tree, each comparison value a ``Literal`` carrying its JSON type.
+
+    PATCH paths are read here too: ``what`` names the text in errors, ``shown`` is the text the
+    client sent, and ``scim_type`` is the errors' scimType.
+    """
+    shown = text if shown is None else shown
+    if len(shown) > MAX_FILTER_LENGTH:
+        raise BadRequestError(f"{what} is longer than {MAX_FILTER_LENGTH} characters.", scim_type=scim_type)
     try:
-        return SCIMParser().parse(_typed_values(SCIMLexer().tokenize(text)))
+        return SCIMParser().parse(_typed_values(FilterLexer().tokenize(text)))
+    except _TooDeep:
+        detail = f"{what} nests parentheses or brackets more than {MAX_FILTER_NESTING} deep."
     except Exception as exc:  # the parser raises bare Exceptions and SCIMParserError alike
-        raise invalid_filter(f"The filter {text!r} is not valid SCIM filter syntax ({exc}).") from None
+        detail = f"{what} {shown!r} is not valid SCIM filter syntax ({exc})."
+    raise BadRequestError(detail, scim_type=scim_type)
 
 
 def or_of_ands(node: ast.LogExpr) -> list[list[ast.AST]]:
@@ -261,7 +325,7 @@ class FilterCompiler:
             )
         return self.comparison(path, node.value, node.comp_value)
 
-    def resolve(self, path: ast.AttrPath) -> tuple[Field, str]:
+    def resolve(self, path: ast.AttrPath) -> tuple[Field, str, str]:
         schema = path.uri or self.schema
         name = path.attr_name
         sub = path.sub_attr.value if path.sub_attr is not None else None
@@ -273,39 +337,22 @@ class FilterCompiler:
         field = self.fields.get((*names, schema)) if names else None
         if field is None:
             raise invalid_filter(f"Filtering on attribute {spelled!r} is not supported.")
-        return field, spelled
+        return field, spelled, attribute_type(schema, *names)
 
     def comparison(self, path: ast.AttrPath, operator: str, comp_value) -> Q:
-        field, spelled = self.resolve(path)
+        field, spelled, scim_type = self.resolve(path)
         if field.multi:
             self.needs_distinct = True
         operator = operator.lower()
         if operator == "pr":
             return self.present(field)
         value = comp_value.value  # only pr comes without a value
-        if value.json_type == "null" and operator in ("eq", "ne"):
+        check_value_type(spelled, scim_type, operator, value)
+        if value.json_type == "null":  # eq or ne
             present = self.present(field)
             return present if operator == "ne" else ~present
-        self.check_type(field, spelled, operator, value)
         q = self.compare(field, spelled, operator, str(value))
         return ~q if operator == "ne" else q
-
-    @staticmethod
-    def check_type(field: Field, spelled: str, operator: str, value: Literal) -> None:
-        """Refuse a value of another type than the attribute's: ``userName gt 5`` compares a
-        string with a number, and answering it as text would hide the client's mistake."""
-        scim_type, json_type, written = _VALUE_TYPES[field.kind]
-        if value.json_type == json_type:
-            return
-        if value.json_type == "null":
-            sent = f"null with {operator!r} (null goes only with eq and ne)"
-        elif value.json_type == "string":
-            sent = f'the string "{value}"'
-        else:
-            sent = f"the {value.json_type} {value}"
-        raise invalid_filter(
-            f"{spelled!r} is a {scim_type} attribute: compare it with {written}, not {sent}."
-        )
 
     @staticmethod
     def present(field: Field) -> Q:
@@ -327,9 +374,7 @@ class FilterCompiler:
             else:
                 raise invalid_filter(f"Operator {operator!r} is not supported on {spelled!r}.")
             return Q(**{f"{field.lookup}__{lookup}": raw or ""})
-        if kind == "bool":
-            if operator not in ("eq", "ne") or raw not in ("true", "false"):
-                raise invalid_filter(f"{spelled!r} is compared only with eq/ne true or false.")
+        if kind == "bool":  # check_value_type let through only eq or ne, true or false
             return Q(**{field.lookup: raw == "true"})
         if kind == "uuid":
             if operator not in ("eq", "ne"):

@@ -241,7 +241,7 @@ class GroupAdapter(ScimAdapterMixin, SCIMGroup):
                 and node.attr_path.attr_name.lower() == "value"
                 and node.comp_value is not None
             ):
-                ids.append(node.comp_value.value)
+                ids.append(str(node.comp_value.value))
             else:
                 raise BadRequestError(
                     f"Unsupported members filter in {path.text!r}; use members[value eq \"id\"].",

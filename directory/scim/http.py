@@ -8,18 +8,27 @@ import json
 import logging
 from collections.abc import Callable
 from contextlib import contextmanager
+from urllib.parse import unquote_to_bytes
 
 import orjson
 from django.conf import settings
-from django.core.exceptions import DisallowedHost, RequestDataTooBig
+from django.core.exceptions import (
+    BadRequest,
+    DisallowedHost,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+)
+from django.core.handlers.wsgi import get_bytes_from_wsgi
 from django.db import (
     DatabaseError,
     DataError,
     connection,
     transaction,
 )
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils.decorators import method_decorator
+from django.utils.module_loading import import_string
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django_scim.exceptions import BadRequestError, SCIMException
@@ -47,6 +56,8 @@ disallowed_host_logger = logging.getLogger("django.security.DisallowedHost")
 SCIM_CONTENT_TYPE = "application/scim+json"
 JSON_CONTENT_TYPES = {"application/scim+json", "application/json"}
 MAX_JSON_DEPTH = 32
+# Charsets a body may declare: UTF-8, and ASCII, which is UTF-8 too.
+UTF8_CHARSETS = {"utf-8", "utf8", "us-ascii", "ascii"}
 
 
 class ScimError(SCIMException):
@@ -93,6 +104,16 @@ def error_response(exc: SCIMException) -> HttpResponse:
     return scim_response(document, status=exc.status, headers=getattr(exc, "headers", None))
 
 
+# Middleware after ScimHostMiddleware that put security headers on every response
+# (X-Content-Type-Options, Referrer-Policy, Cross-Origin-Opener-Policy, HSTS on HTTPS,
+# X-Frame-Options). A refused host never reaches them, so its answer goes through their
+# process_response here; none of them asks for the host there.
+SECURITY_HEADER_MIDDLEWARE = (
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+)
+
+
 class ScimHostMiddleware:
     """Refuse a SCIM request for a host this server does not serve with a SCIM error.
 
@@ -100,11 +121,17 @@ class ScimHostMiddleware:
     raised by whichever middleware asks for the host first (SecurityMiddleware's HTTPS redirect,
     CommonMiddleware). An identity provider shows its admin only a SCIM error's detail, so this
     middleware sits ahead of both and asks first, for paths under /scim/ only; pages keep the
-    site's own 400 page.
+    site's own 400 page. The refusal gets the security headers every other response gets.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        # Innermost first, as a response passes back through them; only those the site uses.
+        self.header_middleware = [
+            import_string(path)(get_response)
+            for path in reversed(settings.MIDDLEWARE)
+            if path in SECURITY_HEADER_MIDDLEWARE
+        ]
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path_info.startswith("/scim/"):
@@ -114,15 +141,22 @@ class ScimHostMiddleware:
                 disallowed_host_logger.error(
                     str(exc), extra={"status_code": 400, "request": request}
                 )
-                host = (request.META.get("HTTP_HOST") or request.META.get("SERVER_NAME", ""))[:100]
-                return error_response(
-                    ScimError(
-                        f"This server does not serve the host {host!r}. Send SCIM requests to "
-                        "the SCIM base URL shown on the Integrations page.",
-                        status=400,
-                    )
-                )
+                return self.refused(request)
         return self.get_response(request)
+
+    def refused(self, request: HttpRequest) -> HttpResponse:
+        host = (request.META.get("HTTP_HOST") or request.META.get("SERVER_NAME", ""))[:100]
+        response = error_response(
+            ScimError(
+                f"This server does not serve the host {host!r}. Send SCIM requests to "
+                "the SCIM base URL shown on the Integrations page.",
+                status=400,
+            )
+        )
+        for middleware in self.header_middleware:
+            response = middleware.process_response(request, response)
+        response["Content-Length"] = str(len(response.content))  # as CommonMiddleware sets it
+        return response
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -180,6 +214,15 @@ def parse_json_body(request: HttpRequest) -> dict:
             status=415,
             scim_type="invalidSyntax",
         )
+    charset = request.content_params.get("charset", "").strip().strip('"')
+    if charset and charset.lower() not in UTF8_CHARSETS:
+        # RFC 7644 section 3.8 and RFC 8259: JSON between systems is UTF-8.
+        raise ScimError(
+            f"charset {charset[:40]!r} is not supported; send the body as UTF-8 "
+            "(charset=utf-8, or no charset).",
+            status=415,
+            scim_type="invalidSyntax",
+        )
     raw = request.body
     if not raw.strip():
         raise BadRequestError("The request body is empty.", scim_type="invalidSyntax")
@@ -195,6 +238,45 @@ def parse_json_body(request: HttpRequest) -> dict:
         raise BadRequestError("The request body must be a JSON object.", scim_type="invalidSyntax")
     _check_json(body, raw)
     return body
+
+
+# The query parameters of RFC 7644 section 3.4.2. Given twice, which one the client meant would
+# be a guess (Django answers the last), so that is a 400.
+SCIM_QUERY_PARAMETERS = (
+    "filter",
+    "startIndex",
+    "count",
+    "sortBy",
+    "sortOrder",
+    "attributes",
+    "excludedAttributes",
+)
+
+
+def query_parameters(request: HttpRequest) -> dict[str, str]:
+    """A SCIM request's query parameters, each once, read as UTF-8.
+
+    URLs percent-encode UTF-8 (RFC 3986); request.GET decodes them in the charset of the
+    Content-Type instead, so a GET that said charset=utf-16 lost its filter and was answered
+    with the whole unfiltered list. Past DATA_UPLOAD_MAX_NUMBER_FIELDS parameters QueryDict
+    raises TooManyFieldsSent, which ScimView answers with a 400.
+    """
+    raw = get_bytes_from_wsgi(request.META, "QUERY_STRING", "")
+    try:
+        unquote_to_bytes(raw).decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequestError(
+            "The query string is not UTF-8: percent-encode UTF-8 bytes.", scim_type="invalidSyntax"
+        ) from None
+    params = QueryDict(raw, encoding="utf-8")
+    for name in SCIM_QUERY_PARAMETERS:
+        given = len(params.getlist(name))
+        if given > 1:
+            raise BadRequestError(
+                f"The query parameter {name!r} is given {given} times; give it once.",
+                scim_type="invalidSyntax",
+            )
+    return {name: params[name] for name in SCIM_QUERY_PARAMETERS if name in params}
 
 
 # A statement a connection has run this many times during SCIM requests is prepared on the
@@ -250,6 +332,8 @@ class ScimView(View):
             return self.failed(request, as_scim_error(exc), kwargs)
         except RequestDataTooBig:
             return self.failed(request, self.too_large(), kwargs)
+        except (SuspiciousOperation, BadRequest) as exc:
+            return self.failed(request, self.refused_request(request, exc), kwargs)
         except DataError:
             # A value slipped past validation that the database refuses: the client's input.
             return self.failed(
@@ -262,6 +346,23 @@ class ScimView(View):
         except Exception:
             logger.exception("SCIM request failed unexpectedly: %s %s", request.method, request.path)
             return error_response(ScimError("The server could not complete the request.", status=500))
+
+    @staticmethod
+    def refused_request(request: HttpRequest, exc: Exception) -> BadRequestError:
+        """Django's refusal to read a request (too many query parameters, and the like) as a
+        SCIM 400: the client's doing, so a warning without a traceback, not a logged 500."""
+        name = type(exc).__name__
+        logging.getLogger(f"django.security.{name}").warning(
+            "SCIM request refused: %s %s: %s", request.method, request.path, name
+        )
+        if isinstance(exc, TooManyFieldsSent):
+            detail = (
+                f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} query "
+                "parameters; SCIM requests need only a few."
+            )
+        else:
+            detail = "The request is malformed and cannot be read."
+        return BadRequestError(detail, scim_type="invalidSyntax")
 
     @staticmethod
     def database_unavailable(exc: Exception) -> HttpResponse:

@@ -15,6 +15,7 @@ from django.conf import settings
 from django_scim.exceptions import BadRequestError
 from scim2_filter_parser import ast
 
+from directory.scim.filters import Literal
 from directory.scim.paths import PatchPath, element_matches, equality_template, parse_patch_path
 from directory.scim.schema import (
     ENTERPRISE_ATTRIBUTES,
@@ -87,7 +88,7 @@ def _parse_path(text: str, schema: str) -> PatchPath:
         return parse_patch_path(text, schema)
     attribute_name, value_name, operator, member_id = match.groups()
     value_filter = ast.Filter(
-        ast.AttrExpr(operator, ast.AttrPath(value_name, None, None), ast.CompValue(member_id)),
+        ast.AttrExpr(operator, ast.AttrPath(value_name, None, None), ast.CompValue(Literal(member_id, "string"))),
         False,
         None,
     )

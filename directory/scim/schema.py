@@ -233,6 +233,52 @@ def schemas(base_url: str) -> list[dict]:
     return sorted(documents, key=lambda d: d["id"])
 
 
+# Attributes every resource has (RFC 7643 section 3.1), which the schema documents leave out.
+_COMMON_TYPES = {
+    ("id", None): "string",
+    ("externalId", None): "string",
+    ("meta", "resourceType"): "string",
+    ("meta", "created"): "dateTime",
+    ("meta", "lastModified"): "dateTime",
+    ("meta", "location"): "reference",
+    ("meta", "version"): "string",
+}
+
+
+def _types() -> dict[tuple[str, str, str | None], str]:
+    types = {}
+    for document in LIBRARY_SCHEMAS:
+        if document.get("id") not in _SERVED_SCHEMAS:
+            continue
+        uri = document["id"].lower()
+        for item in _as_served(document)["attributes"]:
+            types[(uri, item["name"], None)] = item["type"]
+            for sub in item.get("subAttributes", []):
+                types[(uri, item["name"], sub["name"])] = sub["type"]
+            if item.get("multiValued") and item["type"] == "complex":
+                # emails eq "x" compares the value of each email
+                value = next((sub for sub in item.get("subAttributes", []) if sub["name"] == "value"), None)
+                if value is not None:
+                    types[(uri, item["name"], None)] = value["type"]
+        if uri != ENTERPRISE_SCHEMA.lower():
+            types.update({(uri, name, sub): kind for (name, sub), kind in _COMMON_TYPES.items()})
+    # RFC 7643 section 4.1.2 gives addresses a primary; the library's document lacks it.
+    types[(USER_SCHEMA.lower(), "addresses", "primary")] = "boolean"
+    return types
+
+
+_TYPES = _types()
+
+
+def attribute_type(schema: str, attribute: str, sub_attribute: str | None = None) -> str | None:
+    """The SCIM type (RFC 7643 section 2.3) of an attribute named canonically, as /Schemas
+    gives it: "string", "boolean", "dateTime", "reference", "complex" ...; None if unknown.
+
+    A multi-valued attribute named without a sub-attribute stands for its values.
+    """
+    return _TYPES.get((schema.lower(), attribute, sub_attribute))
+
+
 SCIM_MOUNT = "/scim/v1"
 
 

@@ -37,6 +37,14 @@ CASE_INSENSITIVE_SORTS = {"user_name", "display_name", "given_name", "family_nam
 
 def sort_field(sort_by: str | None, sort_order: str | None, schema: str) -> list:
     """ORDER BY for sortBy/sortOrder; always ends with the primary key so pages are stable."""
+    # A .search body can hold any JSON here, not only the query string's text.
+    if sort_order is not None and not isinstance(sort_order, str):
+        raise BadRequestError(
+            f"sortOrder must be 'ascending' or 'descending', not {sort_order!r}.",
+            scim_type="invalidValue",
+        )
+    if sort_by is not None and not isinstance(sort_by, str):
+        raise invalid_filter(f"sortBy must be an attribute name, not {sort_by!r}.")
     order = (sort_order or "ascending").strip().lower()
     if order not in ("ascending", "descending"):
         raise BadRequestError(

@@ -18,7 +18,14 @@ from directory.models import DirectoryUser, Group, GroupMembership, LiveUserTall
 from directory.scim.attributes import apply_selection, attribute_selection
 from directory.scim.filters import Equality, compile_group_filter, compile_user_filter
 from directory.scim.groups import GroupAdapter, GroupValues
-from directory.scim.http import ScimError, ScimView, client_ip, parse_json_body, scim_response
+from directory.scim.http import (
+    ScimError,
+    ScimView,
+    client_ip,
+    parse_json_body,
+    query_parameters,
+    scim_response,
+)
 from directory.scim.patch import parse_operations
 from directory.scim.schema import (
     GROUP_SCHEMA,
@@ -38,6 +45,8 @@ from directory.sql import (
     user_page_values,
 )
 from integrations.services import event_record
+
+MAX_SQL_OFFSET = 2**63 - 1
 
 
 class ResourceView(ScimView):
@@ -140,9 +149,10 @@ class ResourceView(ScimView):
     # --- reads ---------------------------------------------------------------------------------
 
     def get(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
+        params = query_parameters(request)
         if uuid is None:
-            return self.list(request.GET)
-        selection = self.selection(request.GET)
+            return self.list(params)
+        selection = self.selection(params)
         obj = self.get_object(uuid)
         adapter = self.adapter(obj, selection, self.page_values([obj], selection).get(obj.pk))
         if request.META.get("HTTP_IF_NONE_MATCH", "").strip() == adapter.version:
@@ -224,7 +234,8 @@ class ResourceView(ScimView):
         page that is not full gives the total without a COUNT query, unless it is an empty page
         past the first (the rows may all lie before it).
         """
-        skip = start_index - 1
+        # SQL's OFFSET stops at the largest bigint; no table holds that many rows.
+        skip = min(start_index - 1, MAX_SQL_OFFSET)
         page = in_id_order(queryset.order_by("id").values("pk")[skip : skip + count]) if count else []
         if count and len(page) < count and (page or not skip):
             return page, skip + len(page)
@@ -243,8 +254,9 @@ class ResourceView(ScimView):
     def integer(raw, name: str, *, default: int) -> int:
         if raw is None or raw == "":
             return default
-        if isinstance(raw, bool):
-            raise BadRequestError(f"{name} must be an integer.", scim_type="invalidValue")
+        if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+            # A .search body's 1.5 is not an integer, nor is true.
+            raise BadRequestError(f"{name} must be an integer, not {raw!r}.", scim_type="invalidValue")
         try:
             return int(raw)
         except (TypeError, ValueError):

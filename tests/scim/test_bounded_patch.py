@@ -271,3 +271,4 @@ def test_the_direct_reading_of_a_member_path_equals_the_parsers(text):
     assert (direct.value_filter.expr.value, direct.value_filter.expr.comp_value.value) == (
         parsed.value_filter.expr.value, parsed.value_filter.expr.comp_value.value
     )
+    assert direct.value_filter.expr.comp_value.value.json_type == parsed.value_filter.expr.comp_value.value.json_type

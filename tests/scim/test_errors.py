@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 import requests
 
@@ -75,6 +77,31 @@ def test_unsupported_content_type_is_415_but_json_and_charset_variants_are_fine(
         assert response.status_code == 201, (content_type, response.text)
 
 
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ('{"userName": "zoë@acme.example"}'.encode("utf-16"), "application/scim+json; charset=utf-16"),
+        ('{"userName": "zoë@acme.example"}'.encode("latin-1"), "application/scim+json; charset=ISO-8859-1"),
+        (b'{"userName": "ascii@acme.example"}', "application/json; charset=windows-1252"),
+        (b'{"userName": "ascii@acme.example"}', "application/scim+json; charset=no-such-charset"),
+    ],
+)
+def test_a_body_declared_in_a_charset_other_than_utf8_is_415_naming_it(scim, body, content_type):
+    response = scim.request("POST", "/Users", data=body, headers={"Content-Type": content_type})
+    assert_scim_error(response, 415, "invalidSyntax")
+    assert content_type.rpartition("=")[2] in response.json()["detail"]
+    assert not DirectoryUser.objects.exists()
+
+
+def test_utf8_and_ascii_charsets_are_fine(scim):
+    for n, charset in enumerate(("utf-8", "UTF8", '"utf-8"', "us-ascii")):
+        body = f'{{"userName": "cs{n}@acme.example"}}'.encode()
+        response = scim.request(
+            "POST", "/Users", data=body, headers={"Content-Type": f"application/scim+json; charset={charset}"}
+        )
+        assert response.status_code == 201, (charset, response.text)
+
+
 def test_unknown_methods_and_collection_writes_are_405(scim):
     assert_scim_error(scim.request("OPTIONS", "/Users"), 405)
     assert_scim_error(scim.request("PUT", "/Users", {"userName": "x"}), 405)
@@ -139,6 +166,32 @@ def test_a_host_it_does_not_serve_gets_a_scim_400_and_nothing_is_served(live_ser
     # Pages keep the site's own 400 page.
     assert page.status_code == 400 and page.headers["Content-Type"].startswith("text/html")
     assert scim.get("/Users").status_code == 200
+
+
+SECURITY_HEADERS = ("X-Content-Type-Options", "Referrer-Policy", "Cross-Origin-Opener-Policy", "X-Frame-Options")
+
+
+def test_a_refused_host_gets_the_headers_every_scim_response_gets(scim):
+    normal = scim.get("/Users/2819c223-7f76-4539-a919-d41386190464")  # a SCIM 404 from the view
+    refused = scim.get("/Users", headers={"Host": "evil.example"})
+
+    assert_scim_error(normal, 404)
+    assert_scim_error(refused, 400)
+    assert {name.lower() for name in refused.headers} == {name.lower() for name in normal.headers}
+    for name in SECURITY_HEADERS:
+        assert refused.headers[name] == normal.headers[name], name
+    assert int(refused.headers["Content-Length"]) == len(refused.content)
+
+
+def test_a_refused_host_over_https_gets_hsts_like_every_response(settings, client, acme_key):
+    settings.SECURE_HSTS_SECONDS = 3600  # read when the client's handler loads the middleware
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {acme_key}"}
+    normal = client.get("/scim/v1/Users", secure=True, **auth)
+    refused = client.get("/scim/v1/Users", secure=True, HTTP_HOST="evil.example", **auth)
+
+    assert normal.status_code == 200 and refused.status_code == 400
+    assert refused["Strict-Transport-Security"] == normal["Strict-Transport-Security"]
+    assert {name: refused.get(name) for name in SECURITY_HEADERS} == {name: normal[name] for name in SECURITY_HEADERS}
 
 
 def test_a_body_declaring_another_resource_schema_is_invalid_syntax(scim):
@@ -210,3 +263,56 @@ def test_nesting_is_limited_also_when_the_deepest_list_holds_flat_objects(scim, 
         assert_scim_error(response, 400, "invalidSyntax")
     else:
         assert response.status_code == 201, response.text
+
+
+def test_more_query_parameters_than_django_reads_is_a_400_logged_without_a_traceback(scim, caplog):
+    """Django refuses past DATA_UPLOAD_MAX_NUMBER_FIELDS with a SuspiciousOperation: that is the
+    client's request, not a server failure."""
+    query = "&".join(f"p{i}=1" for i in range(1001))
+    with caplog.at_level(logging.INFO):
+        response = scim.get(f"/Users?{query}")
+
+    assert_scim_error(response, 400, "invalidSyntax")
+    assert "more than 1000 query parameters" in response.json()["detail"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    refused = [r for r in caplog.records if r.name == "django.security.TooManyFieldsSent"]
+    assert [(r.levelname, r.exc_info) for r in refused] == [("WARNING", None)]
+    assert scim.get("/Users?" + "&".join(f"p{i}=1" for i in range(999))).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ('filter=userName eq "a@acme.example"&filter=userName eq "b@acme.example"', "'filter' is given 2 times"),
+        ("count=1&count=2", "'count' is given 2 times"),
+        ("startIndex=1&startIndex=1", "'startIndex' is given 2 times"),
+        ("sortBy=userName&sortBy=title&sortBy=title", "'sortBy' is given 3 times"),
+        ("attributes=userName&attributes=title", "'attributes' is given 2 times"),
+    ],
+)
+def test_a_scim_query_parameter_given_twice_is_a_400_not_a_guess(scim, query, named):
+    response = scim.get(f"/Users?{query}")
+    assert_scim_error(response, 400, "invalidSyntax")
+    assert named in response.json()["detail"]
+
+
+def test_other_query_parameters_may_repeat(scim):
+    assert scim.get("/Users?cache=1&cache=2&count=1").status_code == 200
+
+
+def test_the_query_string_is_utf8_whatever_charset_the_content_type_names(scim):
+    scim.create_user("ann@acme.example")
+    query = {"filter": 'userName eq "nobody@acme.example"'}
+    for content_type in ("text/plain; charset=utf-16", "application/scim+json; charset=iso-8859-1"):
+        response = scim.get("/Users", params=query, headers={"Content-Type": content_type})
+        assert response.status_code == 200, (content_type, response.text)
+        assert response.json()["totalResults"] == 0, content_type  # the filter was read, not lost
+    accented = scim.get("/Users", params={"filter": 'userName eq "zoë@acme.example"'},
+                        headers={"Content-Type": "text/plain; charset=iso-8859-1"})
+    assert accented.status_code == 200 and accented.json()["totalResults"] == 0
+
+
+def test_a_query_string_that_is_not_utf8_is_a_400_saying_so(scim):
+    response = scim.get("/Users?filter=userName%20eq%20%22%FF%FE%22")
+    assert_scim_error(response, 400, "invalidSyntax")
+    assert "not UTF-8" in response.json()["detail"]

@@ -59,6 +59,9 @@ def test_edge_dates_that_exist_are_answered(scim):
     ("resource", "expression", "named"),
     [
         ("Users", "userName gt 5", "'userName' is a string attribute"),
+        ("Users", "userName gt 55", "'userName' is a string attribute: compare it with a quoted string, not the number 55"),
+        ("Users", "active eq -1.5e3", "'active' is a boolean attribute"),
+        ("Groups", "displayName eq 1000", "not the number 1000"),
         ("Users", 'active eq "yes"', "'active' is a boolean attribute"),
         ("Users", "meta.lastModified gt true", "'meta.lastModified' is a dateTime attribute"),
         ("Groups", "displayName eq 1", "'displayName' is a string attribute"),

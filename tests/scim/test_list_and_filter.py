@@ -70,6 +70,8 @@ def test_filter_by_id(scim, people):
         ('meta.created gt "yesterday"', "yesterday"),
         ('urn:example:custom:User:color eq "red"', "urn:example:custom:User"),
         ('password eq "x"', "password"),
+        ("(" * 990 + "title pr" + ")" * 990, "more than 32 deep"),
+        ("not (" * 330 + "title pr" + ")" * 330, "more than 32 deep"),
     ],
 )
 def test_unsupported_filters_are_400_invalid_filter_naming_the_problem(scim, people, expression, named):
@@ -202,3 +204,38 @@ def test_group_filters_and_search(scim, people):
 def test_user_groups_filter(scim, people):
     group = scim.create_group("Engineering", [people["Bob"]["id"]]).json()
     assert names(scim.get("/Users", params={"filter": f'groups.value eq "{group["id"]}"'})) == ["Bob@acme.example"]
+
+
+SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+
+
+@pytest.mark.parametrize(
+    ("parameters", "scim_type", "named"),
+    [
+        ({"sortBy": ["userName"]}, "invalidFilter", "sortBy"),
+        ({"sortBy": 5}, "invalidFilter", "sortBy"),
+        ({"sortOrder": 5}, "invalidValue", "sortOrder"),
+        ({"sortOrder": ["descending"]}, "invalidValue", "sortOrder"),
+        ({"attributes": 5}, "invalidFilter", "attributes must be"),
+        ({"excludedAttributes": {"userName": True}}, "invalidFilter", "excludedAttributes must be"),
+        ({"startIndex": 1.5}, "invalidValue", "startIndex"),
+        ({"count": 0.5}, "invalidValue", "count"),
+    ],
+)
+def test_search_parameters_of_the_wrong_json_type_are_400s(scim, parameters, scim_type, named):
+    response = scim.post("/Users/.search", {"schemas": [SEARCH_REQUEST], **parameters})
+    assert response.status_code == 400, response.text
+    assert response.json()["scimType"] == scim_type
+    assert named in response.json()["detail"]
+
+
+def test_a_start_index_past_any_table_is_an_empty_page(scim, people):
+    huge = 10**30
+    for filtered in ({}, {"filter": "userName pr"}):
+        listed = scim.get("/Users", params={"startIndex": huge, **filtered})
+        searched = scim.post("/Users/.search", {"schemas": [SEARCH_REQUEST], "startIndex": huge, **filtered})
+        for response in (listed, searched):
+            assert response.status_code == 200, (filtered, response.text)
+            assert response.json()["Resources"] == [] and response.json()["totalResults"] == 3
+    whole = scim.post("/Users/.search", {"schemas": [SEARCH_REQUEST], "startIndex": 2.0, "count": 1.0})
+    assert whole.status_code == 200 and whole.json()["itemsPerPage"] == 1

@@ -203,3 +203,51 @@ def test_a_user_patch_answers_exactly_what_a_later_get_returns(scim):
     assert patched.headers["ETag"] == fetched.headers["ETag"]
     assert [g["display"] for g in patched.json()["groups"]] == ["Readers"]
     assert {e["value"] for e in patched.json()["emails"]} == {"same@acme.example", "second@acme.example"}
+
+
+def test_patch_path_filters_follow_the_type_rules_of_list_filters(scim):
+    user = scim.create_user("typed@acme.example").json()
+    path = f"/Users/{user['id']}"
+
+    quoted_boolean = scim.patch(path, [{"op": "replace", "path": 'emails[primary eq "true"].value', "value": "x@acme.example"}])
+    number = scim.patch(path, [{"op": "replace", "path": "emails[type eq 55].value", "value": "x@acme.example"}])
+    ordered_boolean = scim.patch(path, [{"op": "remove", "path": "emails[primary gt false]"}])
+
+    for response, named in [
+        (quoted_boolean, "'emails.primary' is a boolean attribute: compare it with true or false (no quotes), not the string \"true\""),
+        (number, "'emails.type' is a string attribute: compare it with a quoted string, not the number 55"),
+        (ordered_boolean, "'emails.primary' is a boolean attribute: compare it with eq or ne"),
+    ]:
+        assert response.status_code == 400, response.text
+        assert response.json()["scimType"] == "invalidFilter"
+        assert named in response.json()["detail"]
+    assert scim.get(path).json()["emails"] == user["emails"]
+
+    # A quoted "true" stays a string when a new element is built from the filter.
+    built = scim.patch(path, [{"op": "add", "path": 'emails[type eq "true"].value', "value": "t@acme.example"}])
+    assert built.status_code == 200, built.text
+    assert [e["type"] for e in built.json()["emails"] if e["value"] == "t@acme.example"] == ["true"]
+    matched = scim.patch(path, [{"op": "replace", "path": "emails[primary eq true].value", "value": "typed2@acme.example"}])
+    assert matched.status_code == 200, matched.text
+    assert {"type": "work", "value": "typed2@acme.example", "primary": True} in matched.json()["emails"]
+
+
+def test_group_patch_member_filters_follow_the_type_rules(scim):
+    member = scim.create_user("member@acme.example").json()
+    group = scim.create_group("Typed", [member["id"]]).json()
+    response = scim.patch(f"/Groups/{group['id']}", [{"op": "remove", "path": "members[value eq 5]"}])
+    assert response.status_code == 400, response.text
+    assert response.json()["scimType"] == "invalidFilter"
+    assert "'members.value' is a string attribute" in response.json()["detail"]
+    assert [m["value"] for m in scim.get(f"/Groups/{group['id']}").json()["members"]] == [member["id"]]
+
+
+def test_a_patch_path_filter_past_the_filter_limits_is_a_400(scim):
+    user = scim.create_user("long@acme.example").json()
+    long_path = "emails[" + " or ".join(['type eq "w"'] * 3000) + "]"
+    deep_path = "emails[" + "(" * 900 + 'type eq "w"' + ")" * 900 + "].value"
+    for text, named in [(long_path, "longer than 2000 characters"), (deep_path, "more than 32 deep")]:
+        response = scim.patch(f"/Users/{user['id']}", [{"op": "replace", "path": text, "value": "x@acme.example"}])
+        assert response.status_code == 400, response.text[:300]
+        assert response.json()["scimType"] == "invalidPath"
+        assert named in response.json()["detail"]

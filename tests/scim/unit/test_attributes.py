@@ -81,6 +81,9 @@ def test_attribute_selection_trims_documents(attributes, excluded, expected):
         ("urn:example:custom:User", None, "urn:example:custom:User"),
         ("urn:example:custom:User:color", None, "color"),
         ([7], None, "attributes"),
+        # a .search body can hold any JSON
+        (7, None, "attributes must be"),
+        (None, {"userName": True}, "excludedAttributes must be"),
     ],
 )
 def test_unknown_attributes_are_400(attributes, excluded, named):
@@ -112,6 +115,11 @@ def test_sort_orders(sort_by, order, schema, expected):
         ("password", None, "invalidFilter"),
         ("members", None, "invalidFilter"),
         ("userName", "sideways", "invalidValue"),
+        # a .search body can hold any JSON
+        (["userName"], None, "invalidFilter"),
+        (5, None, "invalidFilter"),
+        ("userName", 5, "invalidValue"),
+        ("userName", ["descending"], "invalidValue"),
     ],
 )
 def test_unsupported_sorts_are_400(sort_by, order, scim_type):

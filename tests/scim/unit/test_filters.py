@@ -8,7 +8,14 @@ import pytest
 from django.db.models import Q
 from django_scim.exceptions import BadRequestError
 
-from directory.scim.filters import compile_group_filter, compile_user_filter
+from directory.scim.filters import (
+    GROUP_FIELDS,
+    USER_FIELDS,
+    FilterLexer,
+    compile_group_filter,
+    compile_user_filter,
+)
+from directory.scim.schema import attribute_type
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 PRESENT_TITLE = Q(title__isnull=False) & ~Q(title="")
@@ -72,6 +79,7 @@ MOMENT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
         ('(title eq "a" or title eq "b") and title eq "c"', (A | B) & C, False),
         ('title eq "a" or not (title eq "b") and title eq "c"', A | (~B & C), False),
         ('title eq "a" or title eq "b" or title eq "c"', A | B | C, False),
+        ("(" * 32 + 'title eq "a"' + ")" * 32, A, False),
         # value paths: the bracket and the comparison on the same element
         (
             'emails[type eq "work" and value co "ann"]',
@@ -114,6 +122,10 @@ def test_group_filters_compile(text, expected, distinct):
         ('userName eq "x" and (', "syntax"),
         ("", "syntax"),
         ("x" * 2001, "longer than"),
+        ("(" * 33 + "title pr" + ")" * 33, "more than 32 deep"),
+        ("(" * 990 + "title pr" + ")" * 990, "more than 32 deep"),
+        ("emails[" + "(" * 32 + 'type eq "w"' + ")" * 32 + "]", "more than 32 deep"),
+        ("not (" * 33 + "title pr" + ")" * 33, "more than 32 deep"),
         # unknown attributes and schemas
         ('nickName2 eq "x"', "nickName2"),
         ('password eq "x"', "password"),
@@ -140,7 +152,23 @@ def test_group_filters_compile(text, expected, distinct):
         ('meta.created lt "9999-12-31T23:59:59-01:00"', "9999"),
         ('meta.created lt "0001-01-01T00:00:00+01:00"', "0001"),
         ('meta.lastModified eq ""', "ISO 8601"),
-        ("meta.lastModified eq 2026", "syntax"),
+        ("meta.lastModified eq 2026", "'meta.lastModified' is a dateTime attribute"),
+        # numbers are JSON numbers, read whole; what JSON does not allow is a syntax error
+        ("userName gt 55", "'userName' is a string attribute: compare it with a quoted string, not the number 55"),
+        ("userName eq 123456789012345678901234567890", "not the number 123456789012345678901234567890"),
+        ("userName eq -7", "not the number -7"),
+        ("userName eq 0.25", "not the number 0.25"),
+        ("userName eq -1.5e+3", "not the number -1.5e+3"),
+        ("userName eq 2E10", "not the number 2E10"),
+        ("active eq 10", "'active' is a boolean attribute"),
+        ("meta.created gt 1.5", "'meta.created' is a dateTime attribute"),
+        ('emails[type eq 55].value eq "a@x"', "'emails.type' is a string attribute"),
+        ("userName eq 05", "syntax"),
+        ("userName eq 1.", "syntax"),
+        ("userName eq .5", "syntax"),
+        ("userName eq 1e", "syntax"),
+        ("userName eq +1", "syntax"),
+        ("userName eq 5abc", "syntax"),
         # values of another type than the attribute's: the attribute and its type are named
         ("userName gt 5", "'userName' is a string attribute"),
         ("userName eq 5", "'userName' is a string attribute"),
@@ -208,3 +236,19 @@ def test_a_single_eq_on_a_column_is_an_equality(text, expected):
 def test_a_group_displayname_eq_is_an_equality():
     equality = compile_group_filter('displayName eq "Engineering"').equality
     assert (equality.column, equality.value, equality.ignore_case) == ("display_name", "Engineering", True)
+
+
+@pytest.mark.parametrize("number", ["0", "-0", "5", "55", "-7", "0.25", "-1.5e+3", "2E10", "1e-2", "123456789012345678901234567890"])
+def test_a_json_number_is_one_token(number):
+    tokens = [(token.type, token.value) for token in FilterLexer().tokenize(f"userName eq {number}")]
+    assert tokens[-1] == ("NUMBER", number) and len(tokens) == 3
+
+
+KIND_TYPES = {"ci": "string", "json_ci": "string", "text": "string", "uuid": "string", "bool": "boolean", "datetime": "dateTime"}
+
+
+@pytest.mark.parametrize(("key", "field"), [*USER_FIELDS.items(), *GROUP_FIELDS.items()], ids=str)
+def test_every_filterable_attribute_has_the_type_the_schemas_give_it(key, field):
+    """The type check reads the schema's type; the lookups read the field's kind: they agree."""
+    name, sub, schema = key
+    assert attribute_type(schema, name, sub) == KIND_TYPES[field.kind]
