@@ -286,7 +286,7 @@ class FilterCompiler:
             return None
         if isinstance(node.attr_path.attr_name, ast.Filter) or node.comp_value is None:
             return None
-        field, _ = self.resolve(node.attr_path)
+        field, _, _ = self.resolve(node.attr_path)
         value = node.comp_value.value
         if field.multi or field.kind not in ("ci", "text") or value.json_type != "string":
             return None
