@@ -71,7 +71,7 @@ class AgentPrincipal:
 class AgentKeyAuthentication(BaseAuthentication):
     def authenticate(self, request: Request):
         try:
-            agent_key = key_authenticate(request.META.get("HTTP_AUTHORIZATION"), model=AgentKey)
+            agent_key = key_authenticate(request.META.get("HTTP_AUTHORIZATION"), model=AgentKey).api_key
         except KeyRefused as refused:
             # Failed keys count per client address, exactly as on the SCIM API.
             wait = authentication_failure_wait(client_address(request._request))

@@ -99,6 +99,11 @@ def digest_key(key: str) -> str:
     return _digest(key, settings.SCIM_KEY_HMAC_SECRET)
 
 
+def digests_in_use(key: str) -> list[str]:
+    """The key's digest under the current secret and under each fallback."""
+    return [_digest(key, secret) for secret in (settings.SCIM_KEY_HMAC_SECRET, *settings.SCIM_KEY_HMAC_SECRET_FALLBACKS)]
+
+
 def key_matches(key: str, digest: str) -> bool:
     """Whether ``digest`` is this key's under the current secret or one of the fallbacks, so a
     rotated secret keeps the keys digested before the rotation working."""

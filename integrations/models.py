@@ -12,7 +12,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from directory.models import Account
-from directory.sql import api_keys_with_owners
+from directory.sql import api_keys_with_owners, api_keys_with_owners_counted
 from integrations import keys
 
 
@@ -105,6 +105,17 @@ class ApiKeyManager(models.Manager):
         building the same query with ``select_related`` cost the ORM more than the query.
         """
         return api_keys_with_owners(lookup)
+
+    def with_owners_counted(
+        self, lookup: str, digests: list[str], window_index: int
+    ) -> tuple[list[ApiKey], int | None]:
+        """:meth:`with_owners`, counting the request against the key with one of ``digests``
+        in the same statement: its hits in ``window_index`` (None if none matched)."""
+        from integrations.ratelimit import async_commit_allowed  # it imports this module
+
+        return api_keys_with_owners_counted(
+            lookup, digests, window_index, async_commit=async_commit_allowed()
+        )
 
 
 class ApiKey(HashedKey):

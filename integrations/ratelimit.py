@@ -19,27 +19,9 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import F
 
+from directory.sql import counter_hit
 from integrations.models import ApiKey, RequestCounter
 
-_TABLE = RequestCounter._meta.db_table
-# Works on PostgreSQL and on SQLite >= 3.35 (the quick start). A row left from an older window
-# restarts at 1; a request stamped with an older window (a host whose clock lags) still counts.
-_UPSERT_TEMPLATE = f"""
-INSERT INTO {_TABLE} (scope, window_index, hits) {{values}}
-ON CONFLICT (scope) DO UPDATE SET
-    hits = CASE WHEN {_TABLE}.window_index >= excluded.window_index
-                THEN {_TABLE}.hits + 1 ELSE 1 END,
-    window_index = CASE WHEN {_TABLE}.window_index >= excluded.window_index
-                        THEN {_TABLE}.window_index ELSE excluded.window_index END
-RETURNING hits
-"""
-# On PostgreSQL the counter's own one-statement transaction commits without waiting for the WAL
-# flush, so counting a request never waits on the disk. A crash can lose the last fraction of a
-# second of counts, which a rate limit can afford; nothing else is written in that transaction.
-_UPSERT = _UPSERT_TEMPLATE.format(values="VALUES (%s, %s, 1)")
-_UPSERT_ASYNC_COMMIT = _UPSERT_TEMPLATE.format(
-    values="SELECT %s, %s, 1 FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit"
-)
 # About one request in this many also deletes rows of windows long gone, so rows left by
 # one-off client addresses do not pile up.
 _SWEEP_ONE_IN = 1000
@@ -54,21 +36,25 @@ def hit(scope: str, *, limit: int, window_seconds: int) -> int | None:
         return None
     now = time.time()
     window_index = int(now // window_seconds)
-    upsert = _UPSERT
-    if connection.vendor == "postgresql" and not connection.in_atomic_block:
-        upsert = _UPSERT_ASYNC_COMMIT
-    with connection.cursor() as cursor:
-        cursor.execute(upsert, [scope[:120], window_index])
-        (hits,) = cursor.fetchone()
+    hits = counter_hit(scope[:120], window_index, async_commit=async_commit_allowed())
     if random.randrange(_SWEEP_ONE_IN) == 0:
         # Window numbers are only comparable within one kind of scope (their lengths differ).
         kind = scope.partition(":")[0] + ":"
         RequestCounter.objects.filter(
             scope__startswith=kind, window_index__lt=window_index - 1
         ).delete()
+    return _wait(hits, limit, window_index, window_seconds)
+
+
+def _wait(hits: int, limit: int, window_index: int, window_seconds: int) -> int | None:
     if hits <= limit:
         return None
-    return max(1, math.ceil((window_index + 1) * window_seconds - now))
+    return max(1, math.ceil((window_index + 1) * window_seconds - time.time()))
+
+
+def async_commit_allowed() -> bool:
+    """A counter alone in its transaction may skip the WAL flush (``sql.counter_hit``)."""
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
 
 
 def wait_if_over(limits: Mapping[str, int], *, window_seconds: int) -> int | None:
@@ -95,6 +81,21 @@ def release(scope: str, *, window_seconds: int) -> None:
 def reset(scope: str) -> None:
     """Forget the count of ``scope``."""
     RequestCounter.objects.filter(scope=scope[:120]).delete()
+
+
+def api_key_window() -> int | None:
+    """The per-key limit's current window, when the key check can count the request in its own
+    statement (PostgreSQL, limit on); otherwise None and :func:`api_key_request_wait` counts."""
+    if connection.vendor != "postgresql" or settings.SCIM_RATE_LIMIT_REQUESTS <= 0:
+        return None
+    return int(time.time() // settings.SCIM_RATE_LIMIT_WINDOW_SECONDS)
+
+
+def api_key_counted_wait(hits: int, window_index: int) -> int | None:
+    """Seconds to wait when the key check counted ``hits`` requests in ``window_index``."""
+    return _wait(
+        hits, settings.SCIM_RATE_LIMIT_REQUESTS, window_index, settings.SCIM_RATE_LIMIT_WINDOW_SECONDS
+    )
 
 
 def api_key_request_wait(api_key: ApiKey) -> int | None:

@@ -365,10 +365,12 @@ class KeyRefused(Exception):
 
 @dataclass(frozen=True)
 class KeyCheck:
-    """The outcome of checking a presented key: the key row, or why it was refused."""
+    """The outcome of checking a presented key: the key row, or why it was refused; and when
+    the check also counted the request, the key's hits in that rate-limit window."""
 
     api_key: HashedKey | None
     failure: str | None = None
+    hits: int | None = None
 
 
 def _candidates(model: type[HashedKey], lookup: str) -> list[HashedKey]:
@@ -377,15 +379,25 @@ def _candidates(model: type[HashedKey], lookup: str) -> list[HashedKey]:
     return list(model.objects.select_related("account").filter(lookup=lookup))
 
 
-def key_check(presented: str, *, model: type[HashedKey] = ApiKey) -> KeyCheck:
+def key_check(
+    presented: str, *, model: type[HashedKey] = ApiKey, count_in_window: int | None = None
+) -> KeyCheck:
     """Find the key matching ``presented`` and say whether it may authenticate now; one
-    query (the lookup prefix), constant-time digest comparison, nothing written."""
+    query (the lookup prefix), constant-time digest comparison. With ``count_in_window`` (SCIM
+    keys) the same query counts the request against the matching key's rate limit."""
     parsed = keys.parse_key(presented, model.prefix)
     if parsed is None:
         return KeyCheck(None, "malformed")
-    for candidate in _candidates(model, parsed.lookup):
+    hits = None
+    if count_in_window is not None and model is ApiKey:
+        candidates, hits = ApiKey.objects.with_owners_counted(
+            parsed.lookup, keys.digests_in_use(presented), count_in_window
+        )
+    else:
+        candidates = _candidates(model, parsed.lookup)
+    for candidate in candidates:
         if keys.key_matches(presented, candidate.digest):
-            return KeyCheck(candidate, candidate.refusal(timezone.now()))
+            return KeyCheck(candidate, candidate.refusal(timezone.now()), hits)
     return KeyCheck(None, "unknown")
 
 
@@ -397,7 +409,9 @@ def agent_key_authenticate(presented: str) -> KeyCheck:
     return key_check(presented, model=AgentKey)
 
 
-def key_authenticate(header: str | None, *, model: type[HashedKey]) -> HashedKey:
+def key_authenticate(
+    header: str | None, *, model: type[HashedKey], count_in_window: int | None = None
+) -> KeyCheck:
     """The usable key an ``Authorization: Bearer`` header carries, with its use noted; raises
     KeyRefused saying why not. The one check behind the SCIM API and the agent API.
 
@@ -408,7 +422,7 @@ def key_authenticate(header: str | None, *, model: type[HashedKey]) -> HashedKey
         presented = keys.bearer_token(header)
     except keys.BearerRefused as exc:
         raise KeyRefused(model, exc.reason) from None
-    check = key_check(presented, model=model)
+    check = key_check(presented, model=model, count_in_window=count_in_window)
     if check.failure:
         if check.failure == "replaced" and check.api_key.retired_at is None:
             _retirement_record(check.api_key, at=check.api_key.retires_at, cause="window")
@@ -417,7 +431,7 @@ def key_authenticate(header: str | None, *, model: type[HashedKey]) -> HashedKey
     first_use = key.record_usage()
     if first_use and isinstance(key, ApiKey) and key.replaces_id is not None:
         _successor_first_use_record(key)
-    return key
+    return check
 
 
 def event_record(

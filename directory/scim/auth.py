@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from integrations.models import ApiKey, IntegrationInstance
+from integrations.ratelimit import api_key_counted_wait, api_key_request_wait, api_key_window
 from integrations.services import KEY_REFUSALS, KeyRefused, key_authenticate
 
 FAILURE_DETAILS = KEY_REFUSALS[ApiKey]
@@ -26,6 +27,8 @@ class AuthenticationFailed(Exception):
 @dataclass(frozen=True)
 class ScimPrincipal:
     api_key: ApiKey
+    # Seconds the client must wait when its key is over SCIM_RATE_LIMIT_REQUESTS, else None.
+    rate_limit_wait: int | None = None
 
     @property
     def instance(self) -> IntegrationInstance:
@@ -37,8 +40,15 @@ class ScimPrincipal:
 
 
 def authenticate(header: str | None) -> ScimPrincipal:
-    """Resolve the Authorization header to a usable key (one query) and note its use."""
+    """Resolve the Authorization header to a usable key, note its use and count the request
+    against the key's rate limit: on PostgreSQL one statement does the key and the count."""
+    window = api_key_window()
     try:
-        return ScimPrincipal(key_authenticate(header, model=ApiKey))
+        check = key_authenticate(header, model=ApiKey, count_in_window=window)
     except KeyRefused as refused:
         raise AuthenticationFailed(refused.reason, refused.key) from None
+    if check.hits is not None:
+        wait = api_key_counted_wait(check.hits, window)
+    else:
+        wait = api_key_request_wait(check.api_key)
+    return ScimPrincipal(check.api_key, wait)

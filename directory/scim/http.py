@@ -46,7 +46,7 @@ from directory.scim.schema import (
 )
 from integrations.client_address import client_address
 from integrations.keys import redact_keys
-from integrations.ratelimit import api_key_request_wait, authentication_failure_wait
+from integrations.ratelimit import authentication_failure_wait
 from integrations.services import event_record
 
 logger = logging.getLogger(__name__)
@@ -322,7 +322,7 @@ class ScimView(View):
                 self.principal = authenticate(request.META.get("HTTP_AUTHORIZATION"))
                 # Read by the logs and metrics (activtrak_scim/observability/).
                 request.scim_principal = self.principal
-                self.check_rate(api_key_request_wait(self.principal.api_key), "this API key")
+                self.check_rate(self.principal.rate_limit_wait, "this API key")
             return super().dispatch(request, *args, **kwargs)
         except AuthenticationFailed as exc:
             return self.authentication_failed(request, exc)

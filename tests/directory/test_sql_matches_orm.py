@@ -184,6 +184,35 @@ def test_api_keys_with_owners(acme_key, globex_key):
     assert sql.api_keys_with_owners("nomatch0") == []
 
 
+
+@pytest.mark.parametrize("async_commit", [False, True])
+def test_api_keys_with_owners_counted_is_the_lookup_plus_one_counted_hit(acme_key, globex_key, async_commit):
+    """The same keys as :func:`sql.api_keys_with_owners`, and the matching key's counter moved
+    exactly as ``sql.counter_hit`` moves it; a presented key that matches nothing counts nothing."""
+    from integrations.keys import digests_in_use
+    from integrations.models import RequestCounter
+
+    lookup = parse_key(acme_key).lookup
+    [expected] = sql.api_keys_with_owners(lookup)
+    scope = f"key:{expected.pk}"
+    counted = []
+    for _ in range(3):
+        found, hits = sql.api_keys_with_owners_counted(
+            lookup, digests_in_use(acme_key), 7, async_commit=async_commit
+        )
+        counted.append(hits)
+        assert [k.pk for k in found] == [expected.pk]
+        assert found[0].instance.account.pk == expected.instance.account.pk
+    assert counted == [1, 2, 3]
+    assert sql.counter_hit(scope, 7, async_commit=async_commit) == 4
+    assert sql.counter_hit(scope, 8, async_commit=async_commit) == 1  # a new window starts over
+    assert sql.api_keys_with_owners_counted(lookup, digests_in_use(acme_key), 8, async_commit=async_commit)[1] == 2
+
+    wrong = acme_key[:-1] + ("A" if acme_key[-1] != "A" else "B")
+    found, hits = sql.api_keys_with_owners_counted(lookup, digests_in_use(wrong), 8, async_commit=async_commit)
+    assert [k.pk for k in found] == [expected.pk] and hits is None
+    assert RequestCounter.objects.get(scope=scope).hits == 2
+
 def test_estimated_row_count(acme, directory):
     table = DirectoryUser._meta.db_table
     with connection.cursor() as cursor:
