@@ -50,4 +50,5 @@ max_requests = env_int("GUNICORN_MAX_REQUESTS", 5000, minimum=0)
 max_requests_jitter = 500
 # Access lines are JSON, without query strings (filters carry user names): logconfig_dict.
 accesslog = "-"
+logger_class = "activtrak_scim.observability.logs.AccessLogger"
 errorlog = "-"

@@ -12,6 +12,8 @@ import logging.config
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from gunicorn.glogging import Logger as GunicornLogger
+
 from activtrak_scim.observability.request_id import (
     ENVIRON_ACCOUNT,
     ENVIRON_INSTANCE,
@@ -37,6 +39,32 @@ def request_fields(record: logging.LogRecord) -> dict:
     if owner is not None:
         fields["account"], fields["instance"] = owner
     return fields
+
+
+class AccessLogger(GunicornLogger):
+    """gunicorn's logger, with access atoms for the fields :func:`access_fields` reads only.
+
+    gunicorn's own builds one atom per request header, response header and WSGI environ entry
+    for every request, a twentieth of a SCIM request's time, for a line that uses eight.
+    """
+
+    def atoms(self, resp, req, environ, request_time) -> dict:
+        status = resp.status
+        if isinstance(status, str):
+            status = status.split(None, 1)[0]
+        atoms = {
+            "h": environ.get("REMOTE_ADDR", "-"),
+            "s": status,
+            "m": environ.get("REQUEST_METHOD"),
+            "U": environ.get("PATH_INFO"),
+            "B": getattr(resp, "sent", None),
+            "a": environ.get("HTTP_USER_AGENT", "-"),
+            "D": request_time.seconds * 1_000_000 + request_time.microseconds,
+        }
+        for key in (ENVIRON_REQUEST_ID, ENVIRON_ACCOUNT, ENVIRON_INSTANCE):
+            if key in environ:
+                atoms[f"{{{key}}}e"] = environ[key]
+        return atoms
 
 
 def access_fields(atoms: Mapping) -> dict:

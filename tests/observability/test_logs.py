@@ -88,6 +88,8 @@ def test_every_line_is_json_and_scim_lines_carry_request_id_account_and_instance
         assert access["status"] == response.status_code
         assert access["method"] == response.request.method
         assert access["path"] == response.request.path_url.split("?")[0]
+        assert access["remote_addr"] == "127.0.0.1" and access["duration_ms"] > 0
+        assert access["bytes"] == len(response.content) and access["user_agent"] == response.request.headers["User-Agent"]
         if response is refused or response is page:
             assert "account" not in access
         else:
