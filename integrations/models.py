@@ -101,7 +101,7 @@ class ApiKeyManager(models.Manager):
     def with_owners(self, lookup: str) -> list[ApiKey]:
         """The keys with this lookup prefix, each with its instance and account attached.
 
-        Every SCIM request runs this, so it is one hand-written join (``directory/sql.py``):
+        Every SCIM request runs this, so it is one hand-written join (``directory/sql/keys.py``):
         building the same query with ``select_related`` cost the ORM more than the query.
         """
         return api_keys_with_owners(lookup)

@@ -1,4 +1,4 @@
-"""Each hand-written statement in directory/sql.py gives the plain ORM's answer on the same data."""
+"""Each hand-written statement in directory/sql/ gives the plain ORM's answer on the same data."""
 
 from __future__ import annotations
 

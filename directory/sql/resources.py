@@ -1,14 +1,5 @@
-"""Every hand-written SQL statement of the directory, in one place.
-
-Each earns its place over the ORM by measurement (the docstrings say what it saves) and has a
-test that compares its answer with the plain ORM's on the same data
-(``tests/directory/test_sql_matches_orm.py``). Callers get plain values; the models keep their
-methods (``LiveUserTally.total``, ``GroupMembership.objects.add_missing`` ...) and run the
-statements from here.
-
-Ids of users and groups come in as primary keys that the caller already scoped to one account;
-statements that take an account take its id.
-"""
+"""The directory's statements: the rows SCIM documents are rendered from, one resource or an
+``eq`` lookup in ``for_account``'s scope, membership and user writes, agents, the tally."""
 
 from __future__ import annotations
 
@@ -18,30 +9,16 @@ from collections.abc import Sequence
 from functools import cache
 
 from django.core.exceptions import EmptyResultSet
-from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
+from django.db import connection, models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-# The models import this module; by the time a statement runs they are loaded.
+# The models import this package; by the time a statement runs they are loaded.
 from directory import models as directory_models
+from directory.sql.base import columns, database, fetch, from_row, one_of, uuid_text
 
 # The first key of the tally fold's advisory lock (the second is the account): "tally" in ASCII.
 _TALLY_LOCK = 0x74616C6C
-
-
-def one_of(ids: list[int]) -> tuple[str, list]:
-    """A condition that a column is one of ``ids``, and its parameters.
-
-    On PostgreSQL the ids are one array parameter, so the statement's text is the same however
-    many there are: the driver reuses its parsed form (a page's 200 placeholders made it parse
-    the statement again each time) and can prepare it. One id (a lookup, a GET) stays a plain
-    equality, whose plan is better than an array's.
-    """
-    if len(ids) == 1:
-        return "= %s", list(ids)
-    if connection.vendor == "postgresql":
-        return "= ANY(%s)", [list(ids)]
-    return f"IN ({', '.join(['%s'] * len(ids))})", list(ids)
 
 
 # --- the rows SCIM documents are rendered from -----------------------------------------------
@@ -75,7 +52,7 @@ def user_page_values(
     parts = ([_email_rows_sql()] if emails else []) + ([_group_rows_sql()] if groups else [])
     ids, params = one_of(user_ids)
     sql = " UNION ALL ".join(part.format(ids=ids) for part in parts)
-    for is_group, user_id, _, value, kind, display, is_primary in _fetch(
+    for is_group, user_id, _, value, kind, display, is_primary in fetch(
         sql + " ORDER BY 1, 2, 3", params * len(parts)
     ):
         if is_group:
@@ -98,7 +75,7 @@ def _email_rows_sql() -> str:
 def _group_rows_sql() -> str:
     false = "false" if connection.vendor == "postgresql" else "0"
     return (
-        f"SELECT 1, m.user_id, m.id, {_uuid_text('g.scim_id')}, g.display_name, '', {false}"
+        f"SELECT 1, m.user_id, m.id, {uuid_text('g.scim_id')}, g.display_name, '', {false}"
         f" FROM {directory_models.GroupMembership._meta.db_table} m"
         f" JOIN {directory_models.Group._meta.db_table} g ON g.id = m.group_id"
         " WHERE m.user_id {ids}"
@@ -116,11 +93,11 @@ def group_member_values(group_ids: list[int]) -> dict[int, list[tuple[str, str]]
         return rows
     ids, params = one_of(group_ids)
     sql = (
-        f"SELECT group_id, {_uuid_text('user_scim_id')}, display"
+        f"SELECT group_id, {uuid_text('user_scim_id')}, display"
         f" FROM {directory_models.GroupMembership._meta.db_table}"
         f" WHERE group_id {ids} ORDER BY group_id, id"
     )
-    for group_id, scim_id, display in _fetch(sql, params):
+    for group_id, scim_id, display in fetch(sql, params):
         rows[group_id].append((scim_id, display))
     return rows
 
@@ -128,10 +105,10 @@ def group_member_values(group_ids: list[int]) -> dict[int, list[tuple[str, str]]
 def group_members_by_scim_id(group_id: int) -> dict[str, tuple[int, str]]:
     """{member's SCIM id: (user primary key, display)} of one group, oldest member first."""
     sql = (
-        f"SELECT {_uuid_text('user_scim_id')}, user_id, display"
+        f"SELECT {uuid_text('user_scim_id')}, user_id, display"
         f" FROM {directory_models.GroupMembership._meta.db_table} WHERE group_id = %s ORDER BY id"
     )
-    return {scim_id: (user_id, display) for scim_id, user_id, display in _fetch(sql, [group_id])}
+    return {scim_id: (user_id, display) for scim_id, user_id, display in fetch(sql, [group_id])}
 
 
 # --- membership writes -----------------------------------------------------------------------
@@ -154,7 +131,7 @@ def user_pks_by_scim_id(
             f"SELECT scim_id::text, id FROM {directory_models.DirectoryUser._meta.db_table}"
             f" WHERE account_id = %s AND scim_id = ANY(string_to_array(%s, ',')::uuid[]){live}"
         )
-        return dict(_fetch(sql, [account_id, ",".join(scim_ids)]))
+        return dict(fetch(sql, [account_id, ",".join(scim_ids)]))
     users = directory_models.DirectoryUser.objects.filter(
         account_id=account_id, scim_id__in=scim_ids
     )
@@ -237,7 +214,7 @@ def memberships_insert_missing(group_id: int, members: dict[int, tuple[str, str]
 def tally_sum(account_id: int) -> tuple[int, int]:
     """The account's live users (the sum of its tally rows) and how many rows were summed."""
     table = directory_models.LiveUserTally._meta.db_table
-    [(total, rows)] = _fetch(
+    [(total, rows)] = fetch(
         f"SELECT COALESCE(SUM(delta), 0), COUNT(*) FROM {table} WHERE account_id = %s", [account_id]
     )
     return int(total), rows
@@ -273,7 +250,7 @@ def estimated_row_count(table: str) -> int | None:
     """
     if connection.vendor != "postgresql":
         return None
-    [(estimate,)] = _fetch(
+    [(estimate,)] = fetch(
         "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [table]
     )
     return estimate
@@ -295,7 +272,7 @@ def user_name_taken(account_id: int, user_name: str, *, except_id: int | None = 
     if except_id is not None:
         sql += " AND id <> %s"
         params.append(except_id)
-    return bool(_fetch(sql + " LIMIT 1", params))
+    return bool(fetch(sql + " LIMIT 1", params))
 
 
 def agents_attach(account_id: int, user_id: int, names: Sequence[str], *, uninstall: bool) -> int:
@@ -359,55 +336,6 @@ def user_emails_replace(user_id: int, account_id: int, emails: Sequence[tuple[st
     user_emails_insert(user_id, account_id, emails)
 
 
-# --- rows written without the ORM's compiler -------------------------------------------------
-# A SCIM write saves one user and one event: Model.save() compiled each statement afresh, which
-# was 40% of a PUT's Python. These write the same columns with the same values (each field's
-# own ``pre_save`` and ``get_db_prep_save``), from statements built once per model.
-
-
-def row_insert(obj: models.Model) -> None:
-    """INSERT the new ``obj`` with every column and give it its id, as ``obj.save()`` would."""
-    db = _database()
-    sql, fields = _insert_sql(type(obj))
-    params = [field.get_db_prep_save(field.pre_save(obj, True), db) for field in fields]
-    with db.cursor() as cursor:
-        cursor.execute(sql, params)
-        obj.pk = cursor.fetchone()[0] if db.features.can_return_columns_from_insert else cursor.lastrowid
-    obj._state.adding = False
-    obj._state.db = db.alias
-
-
-def row_update(obj: models.Model, field_names: tuple[str, ...]) -> int:
-    """UPDATE ``obj``'s row with the values of ``field_names``, as ``obj.save(update_fields=...)``
-    would; returns the rows updated (0 when the row is gone)."""
-    db = _database()
-    sql, fields = _update_sql(type(obj), field_names)
-    params = [field.get_db_prep_save(field.pre_save(obj, False), db) for field in fields]
-    with db.cursor() as cursor:
-        cursor.execute(sql, [*params, obj.pk])
-        return cursor.rowcount
-
-
-@cache
-def _insert_sql(model: type[models.Model]) -> tuple[str, list[models.Field]]:
-    quote = connection.ops.quote_name
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    returning = " RETURNING id" if connection.features.can_return_columns_from_insert else ""
-    return (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
-        f" VALUES ({', '.join(['%s'] * len(fields))}){returning}",
-        fields,
-    )
-
-
-@cache
-def _update_sql(model: type[models.Model], field_names: tuple[str, ...]) -> tuple[str, list[models.Field]]:
-    quote = connection.ops.quote_name
-    fields = [model._meta.get_field(name) for name in field_names]
-    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
-    return f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE id = %s", fields
-
-
 # --- model instances from hand-written SQL ---------------------------------------------------
 # Both run on every SCIM request and were measured against their ORM equivalents
 # (``filter(pk__in=ids)``, ``select_related("instance__account")``) with bench/single.py,
@@ -424,8 +352,8 @@ def in_id_order(ids: QuerySet) -> list[models.Model]:
         subquery, params = ids.query.sql_with_params()
     except EmptyResultSet:  # a filter that can match nothing, such as an id that is no UUID
         return []
-    sql = f"SELECT {_columns(model)} FROM {model._meta.db_table} WHERE id IN ({subquery}) ORDER BY id"
-    return [_from_row(model, row) for row in _fetch(sql, list(params))]
+    sql = f"SELECT {columns(model)} FROM {model._meta.db_table} WHERE id IN ({subquery}) ORDER BY id"
+    return [from_row(model, row) for row in fetch(sql, list(params))]
 
 
 def scim_resource(model: type[models.Model], account_id: int, scim_id: uuid.UUID, *,
@@ -436,17 +364,17 @@ def scim_resource(model: type[models.Model], account_id: int, scim_id: uuid.UUID
     Every SCIM read, PUT, PATCH and DELETE of one resource starts here: the ORM's build of
     the same ``for_account(...).get(scim_id=...)`` was a third of a deactivation's Python.
     """
-    db = _database()
+    db = database()
     sql = _scim_resource_sql(model, lock and db.features.has_select_for_update)
     key = model._meta.get_field("scim_id").get_db_prep_value(scim_id, db)
-    rows = _fetch(sql, [account_id, key])
-    return _from_row(model, rows[0]) if rows else None
+    rows = fetch(sql, [account_id, key])
+    return from_row(model, rows[0]) if rows else None
 
 
 @cache
 def _scim_resource_sql(model: type[models.Model], lock: bool) -> str:
     return (
-        f"SELECT {_columns(model)} FROM {model._meta.db_table}"
+        f"SELECT {columns(model)} FROM {model._meta.db_table}"
         f" WHERE {_scope(model)} AND scim_id = %s{' FOR UPDATE' if lock else ''}"
     )
 
@@ -458,12 +386,12 @@ def scim_equal(model: type[models.Model], account_id: int, column: str, value: s
     send before every create. The ORM's build of the same page was two thirds of a lookup."""
     compared = "UPPER({}) = UPPER(%s)" if ignore_case else "{} = %s"
     where = compared.format(connection.ops.quote_name(model._meta.get_field(column).column))
-    rows = _fetch(
-        f"SELECT {_columns(model)} FROM {model._meta.db_table} WHERE {_scope(model)} AND {where}"
+    rows = fetch(
+        f"SELECT {columns(model)} FROM {model._meta.db_table} WHERE {_scope(model)} AND {where}"
         " ORDER BY id LIMIT %s OFFSET %s",
         [account_id, value, limit, offset],
     )
-    return [_from_row(model, row) for row in rows]
+    return [from_row(model, row) for row in rows]
 
 
 def scim_equal_count(model: type[models.Model], account_id: int, column: str, value: str, *,
@@ -471,7 +399,7 @@ def scim_equal_count(model: type[models.Model], account_id: int, column: str, va
     compared = "UPPER({}) = UPPER(%s)" if ignore_case else "{} = %s"
     where = compared.format(connection.ops.quote_name(model._meta.get_field(column).column))
     sql = f"SELECT COUNT(*) FROM {model._meta.db_table} WHERE {_scope(model)} AND {where}"
-    return _fetch(sql, [account_id, value])[0][0]
+    return fetch(sql, [account_id, value])[0][0]
 
 
 def _scope(model: type[models.Model]) -> str:
@@ -481,148 +409,3 @@ def _scope(model: type[models.Model]) -> str:
     return f"account_id = %s{live}"
 
 
-def api_keys_with_owners(lookup: str) -> list[models.Model]:
-    """The SCIM keys with this lookup prefix, each with its instance and account attached."""
-    return [_key_with_owners(row) for row in _fetch(_key_with_owners_sql(), [lookup])]
-
-
-def api_keys_with_owners_counted(
-    lookup: str, digests: list[str], window_index: int, *, async_commit: bool
-) -> tuple[list[models.Model], int | None]:
-    """:func:`api_keys_with_owners`, and in the same statement the request counted against the
-    key whose digest is one of ``digests`` (the presented key's, under each secret in use): its
-    counter's hits in ``window_index``, or None when no key matched. PostgreSQL only.
-
-    Every SCIM request checks its key and counts itself: one round trip instead of two.
-    """
-    rows = _fetch(_key_with_owners_counted_sql(async_commit), [digests, lookup, window_index])
-    width = _key_owner_slices()[-1][2]
-    hits = rows[0][-1] if rows else None
-    return [_key_with_owners(row[:width]) for row in rows], hits
-
-
-def _key_with_owners(row: Sequence) -> models.Model:
-    api_key, instance, account = (
-        _from_row(model, row[start:end]) for model, start, end in _key_owner_slices()
-    )
-    instance.account = account
-    api_key.instance = instance
-    return api_key
-
-
-def counter_hit(scope: str, window_index: int, *, async_commit: bool) -> int:
-    """Count one hit of ``scope`` in ``window_index``; returns the window's hits so far."""
-    values = "VALUES (%s, %s, 1)"
-    if async_commit:
-        values = f"SELECT %s, %s, 1 FROM {_ASYNC_COMMIT}"
-    return _fetch(_COUNTER_UPSERT.format(values=values), [scope, window_index])[0][0]
-
-
-# A row left from an older window restarts at 1; a request stamped with an older window (a host
-# whose clock lags) still counts. Works on PostgreSQL and on SQLite >= 3.35 (the quick start).
-_COUNTER_UPSERT = """INSERT INTO integrations_requestcounter (scope, window_index, hits) {values}
-ON CONFLICT (scope) DO UPDATE SET
-    hits = CASE WHEN integrations_requestcounter.window_index >= excluded.window_index
-                THEN integrations_requestcounter.hits + 1 ELSE 1 END,
-    window_index = CASE WHEN integrations_requestcounter.window_index >= excluded.window_index
-                        THEN integrations_requestcounter.window_index ELSE excluded.window_index END
-RETURNING hits"""
-# On PostgreSQL a counter's own statement commits without waiting for the WAL flush, so counting
-# a request never waits on the disk. A crash can lose the last fraction of a second of counts,
-# which a rate limit can afford; nothing else is written in that transaction.
-_ASYNC_COMMIT = "(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit"
-
-
-def _key_owner_models() -> list[tuple[type[models.Model], str]]:
-    from integrations.models import ApiKey, IntegrationInstance  # it imports this module
-
-    return [(ApiKey, "k"), (IntegrationInstance, "i"), (directory_models.Account, "a")]
-
-
-@cache
-def _key_owner_slices() -> list[tuple[type[models.Model], int, int]]:
-    slices, start = [], 0
-    for model, _ in _key_owner_models():
-        end = start + len(model._meta.concrete_fields)
-        slices.append((model, start, end))
-        start = end
-    return slices
-
-
-@cache
-def _key_with_owners_counted_sql(async_commit: bool) -> str:
-    selected = ", ".join(_columns(model, alias) for model, alias in _key_owner_models())
-    joins = _key_with_owners_sql().partition(" FROM ")[2]
-    values = f"SELECT 'key:' || counted_id, %s, 1 FROM found{', ' + _ASYNC_COMMIT if async_commit else ''}"
-    return (
-        f"WITH found AS (SELECT {selected}, k.id AS counted_id, k.digest = ANY(%s) AS presented"
-        f" FROM {joins}),"
-        f" counted AS ({_COUNTER_UPSERT.format(values=values + ' WHERE presented')})"
-        " SELECT found.*, (SELECT hits FROM counted) FROM found"
-    )
-
-
-@cache
-def _key_with_owners_sql() -> str:
-    quote = connection.ops.quote_name
-    (api_key, _), (instance, _), (account, _) = _key_owner_models()
-    selected = ", ".join(_columns(model, alias) for model, alias in _key_owner_models())
-    return (
-        f"SELECT {selected} FROM {quote(api_key._meta.db_table)} k"
-        f" JOIN {quote(instance._meta.db_table)} i ON i.id = k.instance_id"
-        f" JOIN {quote(account._meta.db_table)} a ON a.id = i.account_id"
-        " WHERE k.lookup = %s"
-    )
-
-
-def _columns(model: type[models.Model], table_alias: str = "") -> str:
-    """The model's columns, in the order :func:`_from_row` expects them."""
-    quote = connection.ops.quote_name
-    prefix = f"{table_alias}." if table_alias else ""
-    return ", ".join(prefix + quote(field.column) for field in model._meta.concrete_fields)
-
-
-def _from_row(model: type[models.Model], values: Sequence) -> models.Model:
-    """The instance of ``model`` whose columns are ``values``, with the conversions the ORM
-    would apply (JSON, and on SQLite UUIDs and aware datetimes)."""
-    converters = _converters(model)
-    if converters:
-        db = _database()
-        values = list(values)
-        for index, column, functions in converters:
-            for function in functions:
-                values[index] = function(values[index], column, db)
-    return model.from_db(DEFAULT_DB_ALIAS, None, values)
-
-
-@cache
-def _converters(model: type[models.Model]) -> list[tuple[int, object, list]]:
-    found = []
-    for index, field in enumerate(model._meta.concrete_fields):
-        column = field.get_col(model._meta.db_table)
-        functions = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
-        if functions:
-            found.append((index, column, functions))
-    return found
-
-
-def _database():
-    """The worker's connection itself: each attribute read through Django's thread-local proxy
-    (``django.db.connection``) is a lookup, and writing one row's fields read dozens."""
-    return connections[DEFAULT_DB_ALIAS]
-
-
-def _fetch(sql: str, params: list) -> list[tuple]:
-    with _database().cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
-def _uuid_text(column: str) -> str:
-    """A UUID column as canonical text (8-4-4-4-12), printed by the database itself; SQLite
-    stores 32 hex digits without dashes."""
-    if connection.vendor == "postgresql":
-        return f"{column}::text"
-    parts = [(1, 8), (9, 4), (13, 4), (17, 4), (21, 12)]
-    pieces = " || '-' || ".join(f"substr({column}, {start}, {length})" for start, length in parts)
-    return f"lower({pieces})"
