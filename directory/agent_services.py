@@ -9,7 +9,7 @@ manual assignment is never overwritten by matching.
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 
@@ -146,25 +146,6 @@ def agents_match_user(*, user: DirectoryUser, names: set[str]) -> int:
     return sql.agents_attach(user.account_id, user.pk, sorted(names), uninstall=not user.is_active)
 
 
-def agents_matching(*, account_id: int, names: set[str]):
-    """The agents :func:`agents_match_user` attaches, as an ORM query (its statement's
-    reference in the tests)."""
-    condition = Q()
-    for name in names:
-        condition |= Q(logon_name__uexact=name)
-        local, _, domain = name.rpartition("@")
-        if local and domain:
-            mapped = AccountDomain.objects.filter(
-                account_id=account_id,
-                email_domain__uexact=domain,
-                netbios_name__uexact=OuterRef("logon_domain"),
-            )
-            condition |= Q(logon_user__uexact=local) & Exists(mapped)
-    return Agent.objects.filter(
-        account_id=account_id, user__isnull=True, is_manually_assigned=False
-    ).filter(condition)
-
-
 def agents_follow_user_state(*, user: DirectoryUser) -> int:
     """Flag a deactivated or deleted user's agents for uninstall; clear the flag on reactivation.
 
@@ -174,7 +155,7 @@ def agents_follow_user_state(*, user: DirectoryUser) -> int:
         # The caller holds the user's row lock, which the agent count triggers also take: the
         # count it read is current, and a user without agents has none to flag.
         return 0
-    return sql.agents_flag_uninstall(user.pk, not user.is_active or user.deleted_at is not None)
+    return sql.agents_flag_uninstall(user.pk, required=not user.is_active or user.deleted_at is not None)
 
 
 def _lock_users_first(user_ids) -> None:

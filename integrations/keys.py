@@ -100,17 +100,16 @@ def digest_key(key: str) -> str:
 
 
 def digests_in_use(key: str) -> list[str]:
-    """The key's digest under the current secret and under each fallback."""
-    return [_digest(key, secret) for secret in (settings.SCIM_KEY_HMAC_SECRET, *settings.SCIM_KEY_HMAC_SECRET_FALLBACKS)]
+    """The key's digest under the current secret and under each fallback, so a rotated secret
+    keeps the keys digested before the rotation working."""
+    secrets_in_use = (settings.SCIM_KEY_HMAC_SECRET, *settings.SCIM_KEY_HMAC_SECRET_FALLBACKS)
+    return [_digest(key, secret) for secret in secrets_in_use]
 
 
-def key_matches(key: str, digest: str) -> bool:
-    """Whether ``digest`` is this key's under the current secret or one of the fallbacks, so a
-    rotated secret keeps the keys digested before the rotation working."""
-    secrets_in_use = [settings.SCIM_KEY_HMAC_SECRET, *settings.SCIM_KEY_HMAC_SECRET_FALLBACKS]
-    # Every secret is tried, so the time taken does not say which one matched.
-    matches = [hmac.compare_digest(_digest(key, secret), digest) for secret in secrets_in_use]
-    return any(matches)
+def key_matches(digests: list[str], digest: str) -> bool:
+    """Whether ``digest`` is one of a presented key's ``digests_in_use``."""
+    # Every digest is compared, so the time taken does not say which secret matched.
+    return any([hmac.compare_digest(candidate, digest) for candidate in digests])
 
 
 def masked(lookup: str, prefix: str = KEY_PREFIX) -> str:

@@ -34,8 +34,7 @@ def hit(scope: str, *, limit: int, window_seconds: int) -> int | None:
     """
     if limit <= 0:
         return None
-    now = time.time()
-    window_index = int(now // window_seconds)
+    window_index = int(time.time() // window_seconds)
     hits = counter_hit(scope[:120], window_index, async_commit=async_commit_allowed())
     if random.randrange(_SWEEP_ONE_IN) == 0:
         # Window numbers are only comparable within one kind of scope (their lengths differ).
@@ -47,8 +46,11 @@ def hit(scope: str, *, limit: int, window_seconds: int) -> int | None:
 
 
 def _wait(hits: int, limit: int, window_index: int, window_seconds: int) -> int | None:
-    if hits <= limit:
-        return None
+    return _seconds_left(window_index, window_seconds) if hits > limit else None
+
+
+def _seconds_left(window_index: int, window_seconds: int) -> int:
+    """Whole seconds until the window ends: an integer Retry-After, at least 1."""
     return max(1, math.ceil((window_index + 1) * window_seconds - time.time()))
 
 
@@ -60,12 +62,11 @@ def async_commit_allowed() -> bool:
 def wait_if_over(limits: Mapping[str, int], *, window_seconds: int) -> int | None:
     """Seconds to wait if any scope already has ``limits[scope]`` hits in this window; counts
     nothing. One query, so a caller can refuse before doing the expensive part of a request."""
-    now = time.time()
-    window_index = int(now // window_seconds)
+    window_index = int(time.time() // window_seconds)
     scopes = {scope[:120]: limit for scope, limit in limits.items()}
     rows = RequestCounter.objects.filter(scope__in=list(scopes), window_index__gte=window_index)
     if any(hits >= scopes[scope] for scope, hits in rows.values_list("scope", "hits")):
-        return max(1, math.ceil((window_index + 1) * window_seconds - now))
+        return _seconds_left(window_index, window_seconds)
     return None
 
 

@@ -388,15 +388,16 @@ def key_check(
     parsed = keys.parse_key(presented, model.prefix)
     if parsed is None:
         return KeyCheck(None, "malformed")
+    digests = keys.digests_in_use(presented)
     hits = None
     if count_in_window is not None and model is ApiKey:
         candidates, hits = ApiKey.objects.with_owners_counted(
-            parsed.lookup, keys.digests_in_use(presented), count_in_window
+            parsed.lookup, digests, count_in_window
         )
     else:
         candidates = _candidates(model, parsed.lookup)
     for candidate in candidates:
-        if keys.key_matches(presented, candidate.digest):
+        if keys.key_matches(digests, candidate.digest):
             return KeyCheck(candidate, candidate.refusal(timezone.now()), hits)
     return KeyCheck(None, "unknown")
 
@@ -412,8 +413,9 @@ def agent_key_authenticate(presented: str) -> KeyCheck:
 def key_authenticate(
     header: str | None, *, model: type[HashedKey], count_in_window: int | None = None
 ) -> KeyCheck:
-    """The usable key an ``Authorization: Bearer`` header carries, with its use noted; raises
-    KeyRefused saying why not. The one check behind the SCIM API and the agent API.
+    """The check of the usable key an ``Authorization: Bearer`` header carries (its
+    ``api_key``, and ``hits`` when it was counted in ``count_in_window``), with its use noted;
+    raises KeyRefused saying why not. The one check behind the SCIM API and the agent API.
 
     A rotated-in SCIM key's first successful request retires the key it replaces; a replaced
     key refused after its window is recorded as retired then, if no one noticed before.

@@ -8,6 +8,7 @@ database, with a constant number of queries per request.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import transaction
@@ -16,7 +17,7 @@ from django_scim.exceptions import BadRequestError, NotFoundError
 
 from directory.models import DirectoryUser, Group, GroupMembership, LiveUserTally
 from directory.scim.attributes import apply_selection, attribute_selection
-from directory.scim.filters import Equality, compile_group_filter, compile_user_filter
+from directory.scim.filters import compile_group_filter, compile_user_filter
 from directory.scim.groups import GroupAdapter, GroupValues
 from directory.scim.http import (
     ScimError,
@@ -176,13 +177,28 @@ class ResourceView(ScimView):
                 raise BadRequestError("The filter contains a NUL character.", scim_type="invalidFilter")
             compiled = self.compile_filter(text)
         if compiled is not None and compiled.equality and order == ["id"]:
-            page, total = self.equality_page(compiled.equality, start_index, count)
+            # Okta's and Entra's lookup before every create: one statement.
+            model, account, eq = self.model, self.account.pk, compiled.equality
+            found = dict(column=eq.column, value=eq.value, ignore_case=eq.ignore_case)
+            page, total = self.filtered_page(
+                lambda skip, limit: scim_equal(model, account, offset=skip, limit=limit, **found),
+                lambda: scim_equal_count(model, account, **found),
+                start_index,
+                count,
+            )
         elif compiled is not None:
             queryset = self.base_queryset().filter(compiled.q)
             if compiled.needs_distinct:
                 queryset = queryset.distinct()
             if order == ["id"]:
-                page, total = self.filtered_page(queryset, start_index, count)
+                page, total = self.filtered_page(
+                    lambda skip, limit: in_id_order(
+                        queryset.order_by("id").values("pk")[skip : skip + limit]
+                    ),
+                    queryset.count,
+                    start_index,
+                    count,
+                )
             else:
                 total = queryset.count()
                 page = self.page(queryset, order, start_index, count, total)
@@ -227,8 +243,10 @@ class ResourceView(ScimView):
         return in_id_order(ids)
 
     @staticmethod
-    def filtered_page(queryset, start_index: int, count: int) -> tuple[list, int]:
-        """A page of a filtered list and its total, counted only when the page does not tell.
+    def filtered_page(read: Callable[[int, int], list], count_all: Callable[[], int],
+                      start_index: int, count: int) -> tuple[list, int]:
+        """A page of a filtered list (``read(offset, limit)``) and its total, counted only when
+        the page does not tell.
 
         Filters select few rows (Okta's lookup is ``userName eq``, usually finding nothing): a
         page that is not full gives the total without a COUNT query, unless it is an empty page
@@ -236,19 +254,10 @@ class ResourceView(ScimView):
         """
         # SQL's OFFSET stops at the largest bigint; no table holds that many rows.
         skip = min(start_index - 1, MAX_SQL_OFFSET)
-        page = in_id_order(queryset.order_by("id").values("pk")[skip : skip + count]) if count else []
+        page = read(skip, count) if count else []
         if count and len(page) < count and (page or not skip):
             return page, skip + len(page)
-        return page, queryset.count()
-
-    def equality_page(self, equality: Equality, start_index: int, count: int) -> tuple[list, int]:
-        """:meth:`filtered_page` for a filter that is one ``eq`` on a column, by one statement."""
-        skip = start_index - 1
-        found = dict(column=equality.column, value=equality.value, ignore_case=equality.ignore_case)
-        page = scim_equal(self.model, self.account.pk, offset=skip, limit=count, **found) if count else []
-        if count and len(page) < count and (page or not skip):
-            return page, skip + len(page)
-        return page, scim_equal_count(self.model, self.account.pk, **found)
+        return page, count_all()
 
     @staticmethod
     def integer(raw, name: str, *, default: int) -> int:

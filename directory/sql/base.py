@@ -37,7 +37,8 @@ def row_insert(obj: models.Model) -> None:
     params = [field.get_db_prep_save(field.pre_save(obj, True), db) for field in fields]
     with db.cursor() as cursor:
         cursor.execute(sql, params)
-        obj.pk = cursor.fetchone()[0] if db.features.can_return_columns_from_insert else cursor.lastrowid
+        returned = db.features.can_return_columns_from_insert
+        obj.pk = cursor.fetchone()[0] if returned else cursor.lastrowid
     obj._state.adding = False
     obj._state.db = db.alias
 
@@ -66,7 +67,9 @@ def _insert_sql(model: type[models.Model]) -> tuple[str, list[models.Field]]:
 
 
 @cache
-def _update_sql(model: type[models.Model], field_names: tuple[str, ...]) -> tuple[str, list[models.Field]]:
+def _update_sql(
+    model: type[models.Model], field_names: tuple[str, ...]
+) -> tuple[str, list[models.Field]]:
     quote = connection.ops.quote_name
     fields = [model._meta.get_field(name) for name in field_names]
     assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)

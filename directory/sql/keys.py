@@ -81,27 +81,36 @@ def _key_owner_slices() -> list[tuple[type[models.Model], int, int]]:
 
 @cache
 def _key_with_owners_counted_sql(async_commit: bool) -> str:
-    selected = ", ".join(columns(model, alias) for model, alias in _key_owner_models())
-    joins = _key_with_owners_sql().partition(" FROM ")[2]
-    values = f"SELECT 'key:' || counted_id, %s, 1 FROM found{', ' + _ASYNC_COMMIT if async_commit else ''}"
+    """The lookup in a WITH, and the counter upsert fed by its row whose digest was presented.
+    A refused key (revoked, retired) that is presented is counted too: its 401 comes first, so
+    the count can only ever throttle a key that is refused anyway."""
+    counted = "SELECT 'key:' || counted_id, %s, 1 FROM found"
+    if async_commit:
+        counted += f", {_ASYNC_COMMIT}"
     return (
-        f"WITH found AS (SELECT {selected}, k.id AS counted_id, k.digest = ANY(%s) AS presented"
-        f" FROM {joins}),"
-        f" counted AS ({_COUNTER_UPSERT.format(values=values + ' WHERE presented')})"
+        f"WITH found AS (SELECT {_key_owner_columns()}, k.id AS counted_id,"
+        f" k.digest = ANY(%s) AS presented FROM {_key_with_owners_from()}),"
+        f" counted AS ({_COUNTER_UPSERT.format(values=counted + ' WHERE presented')})"
         " SELECT found.*, (SELECT hits FROM counted) FROM found"
     )
 
 
 @cache
 def _key_with_owners_sql() -> str:
+    return f"SELECT {_key_owner_columns()} FROM {_key_with_owners_from()}"
+
+
+def _key_owner_columns() -> str:
+    return ", ".join(columns(model, alias) for model, alias in _key_owner_models())
+
+
+def _key_with_owners_from() -> str:
+    """The key joined to its instance and account, for the lookup prefix (the parameter)."""
     quote = connection.ops.quote_name
     (api_key, _), (instance, _), (account, _) = _key_owner_models()
-    selected = ", ".join(columns(model, alias) for model, alias in _key_owner_models())
     return (
-        f"SELECT {selected} FROM {quote(api_key._meta.db_table)} k"
+        f"{quote(api_key._meta.db_table)} k"
         f" JOIN {quote(instance._meta.db_table)} i ON i.id = k.instance_id"
         f" JOIN {quote(account._meta.db_table)} a ON a.id = i.account_id"
         " WHERE k.lookup = %s"
     )
-
-

@@ -303,7 +303,7 @@ def agents_attach(account_id: int, user_id: int, names: Sequence[str], *, uninst
         return cursor.rowcount
 
 
-def agents_flag_uninstall(user_id: int, required: bool) -> int:
+def agents_flag_uninstall(user_id: int, *, required: bool) -> int:
     """Set the uninstall flag of the user's agents to ``required``; returns how many changed.
     (Every deactivation runs it; the ORM's build was a tenth of one.)"""
     with connection.cursor() as cursor:
@@ -315,7 +315,10 @@ def agents_flag_uninstall(user_id: int, required: bool) -> int:
         return cursor.rowcount
 
 
-def user_emails_insert(user_id: int, account_id: int, emails: Sequence[tuple[str, str, str, bool]]) -> None:
+EmailRow = tuple[str, str, str, bool]  # value, type, display, primary
+
+
+def user_emails_insert(user_id: int, account_id: int, emails: Sequence[EmailRow]) -> None:
     """Add (value, type, display, primary) ``emails`` to the user's addresses, in that order.
     (Every create writes them; the ORM's bulk_create cost more than the statement's own time.)"""
     if not emails:
@@ -323,13 +326,14 @@ def user_emails_insert(user_id: int, account_id: int, emails: Sequence[tuple[str
     rows = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(emails))
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO directory_useremail (user_id, account_id, value, type, display, is_primary)"
+            "INSERT INTO directory_useremail"
+            " (user_id, account_id, value, type, display, is_primary)"
             f" VALUES {rows}",
             [value for email in emails for value in (user_id, account_id, *email)],
         )
 
 
-def user_emails_replace(user_id: int, account_id: int, emails: Sequence[tuple[str, str, str, bool]]) -> None:
+def user_emails_replace(user_id: int, account_id: int, emails: Sequence[EmailRow]) -> None:
     """Make ``emails`` the user's only addresses."""
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM directory_useremail WHERE user_id = %s", [user_id])
@@ -384,10 +388,9 @@ def scim_equal(model: type[models.Model], account_id: int, column: str, value: s
     """A page, in id order, of the account's users or groups (``for_account``'s scope) whose
     ``column`` equals ``value``: the ``userName eq`` / ``displayName eq`` lookup Okta and Entra
     send before every create. The ORM's build of the same page was two thirds of a lookup."""
-    compared = "UPPER({}) = UPPER(%s)" if ignore_case else "{} = %s"
-    where = compared.format(connection.ops.quote_name(model._meta.get_field(column).column))
+    where = _equal(model, column, ignore_case)
     rows = fetch(
-        f"SELECT {columns(model)} FROM {model._meta.db_table} WHERE {_scope(model)} AND {where}"
+        f"SELECT {columns(model)} FROM {model._meta.db_table} WHERE {where}"
         " ORDER BY id LIMIT %s OFFSET %s",
         [account_id, value, limit, offset],
     )
@@ -396,10 +399,17 @@ def scim_equal(model: type[models.Model], account_id: int, column: str, value: s
 
 def scim_equal_count(model: type[models.Model], account_id: int, column: str, value: str, *,
                      ignore_case: bool) -> int:
-    compared = "UPPER({}) = UPPER(%s)" if ignore_case else "{} = %s"
-    where = compared.format(connection.ops.quote_name(model._meta.get_field(column).column))
-    sql = f"SELECT COUNT(*) FROM {model._meta.db_table} WHERE {_scope(model)} AND {where}"
-    return fetch(sql, [account_id, value])[0][0]
+    """How many rows :func:`scim_equal` pages through."""
+    where = _equal(model, column, ignore_case)
+    return fetch(f"SELECT COUNT(*) FROM {model._meta.db_table} WHERE {where}", [account_id, value])[0][0]
+
+
+@cache
+def _equal(model: type[models.Model], column: str, ignore_case: bool) -> str:
+    """The scope and the comparison; parameters: the account's id, the value."""
+    quoted = connection.ops.quote_name(model._meta.get_field(column).column)
+    compared = f"UPPER({quoted}) = UPPER(%s)" if ignore_case else f"{quoted} = %s"
+    return f"{_scope(model)} AND {compared}"
 
 
 def _scope(model: type[models.Model]) -> str:

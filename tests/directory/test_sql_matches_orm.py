@@ -6,11 +6,11 @@ import uuid
 
 import pytest
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import Exists, OuterRef, Q, Sum
 from django.utils import timezone
 
 from directory import sql
-from directory.agent_services import agents_matching, split_logon
+from directory.agent_services import split_logon
 from directory.models import (
     AccountDomain,
     Agent,
@@ -234,6 +234,24 @@ def test_user_name_taken(acme, globex, directory, except_own):
     assert sql.user_name_taken(acme.pk, users[7].user_name) is False  # tombstoned
 
 
+def agents_matching(*, account_id: int, names: set[str]):
+    """The agents ``sql.agents_attach`` should attach, as the ORM query it replaced."""
+    condition = Q()
+    for name in names:
+        condition |= Q(logon_name__uexact=name)
+        local, _, domain = name.rpartition("@")
+        if local and domain:
+            mapped = AccountDomain.objects.filter(
+                account_id=account_id,
+                email_domain__uexact=domain,
+                netbios_name__uexact=OuterRef("logon_domain"),
+            )
+            condition |= Q(logon_user__uexact=local) & Exists(mapped)
+    return Agent.objects.filter(
+        account_id=account_id, user__isnull=True, is_manually_assigned=False
+    ).filter(condition)
+
+
 def test_agents_attach(acme, globex, directory):
     user, other = directory["acme"][0], directory["acme"][1]
     for account in (acme, globex):
@@ -350,7 +368,7 @@ def test_agents_flag_uninstall(acme, directory, required):
                              is_uninstall_required=index == 0)
     expected = Agent.objects.filter(user=user).exclude(is_uninstall_required=required).count()
 
-    assert sql.agents_flag_uninstall(user.pk, required) == expected
+    assert sql.agents_flag_uninstall(user.pk, required=required) == expected
     assert set(Agent.objects.filter(user=user).values_list("is_uninstall_required", flat=True)) == {required}
     assert Agent.objects.get(user=other).is_uninstall_required is False
 

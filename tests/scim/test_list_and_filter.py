@@ -239,3 +239,15 @@ def test_a_start_index_past_any_table_is_an_empty_page(scim, people):
             assert response.json()["Resources"] == [] and response.json()["totalResults"] == 3
     whole = scim.post("/Users/.search", {"schemas": [SEARCH_REQUEST], "startIndex": 2.0, "count": 1.0})
     assert whole.status_code == 200 and whole.json()["itemsPerPage"] == 1
+
+
+@pytest.mark.parametrize("expression", ['externalId eq "00ujl29u0le5T6Aj10h7"', 'externalId sw "00ujl29u0le5T6Aj10h7"'])
+@pytest.mark.parametrize(("start", "count"), [(1, 100), (2, 1), (3, 100), (4, 1), (1, 0), (99999999999999999999, 10)])
+def test_an_eq_lookup_pages_and_counts_as_every_other_filter(scim, people, expression, start, count):
+    """The one-statement ``eq`` lookup and the general filter agree on every page and total,
+    a startIndex past SQL's largest OFFSET included."""
+    response = scim.get("/Users", params={"filter": expression, "startIndex": start, "count": count})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["totalResults"] == 3
+    assert body["itemsPerPage"] == len(body["Resources"]) == max(0, min(count, 3 - start + 1))
