@@ -172,17 +172,7 @@ def _rotation_detail(
 
 def _key_event_record(api_key: ApiKey, action: str, detail: str, *, at: datetime) -> None:
     """A rotation step in the key's instance activity (not provisioning traffic)."""
-    instance = api_key.instance
-    event_record(
-        account=instance.account,
-        instance=instance,
-        action=action,
-        status_code=200,
-        target_type="Key",
-        target_display=_key_label(api_key),
-        detail=detail,
-        created_at=at,
-    )
+    _instance_event(api_key.instance, action, "Key", _key_label(api_key), detail, at=at)
 
 
 def _key_label(api_key: ApiKey) -> str:
@@ -278,14 +268,25 @@ def instance_delete(
 
 def _admin_event(instance: IntegrationInstance, action: str, by: AbstractBaseUser | None) -> None:
     """Record an admin's change to an instance in its activity (never the key itself)."""
+    detail = f"by {by.get_username()}" if by is not None else ""
+    _instance_event(instance, action, "Instance", instance.name, detail)
+
+
+def _instance_event(
+    instance: IntegrationInstance, action: str, target_type: str, target_display: str,
+    detail: str, *, at: datetime | None = None,
+) -> None:
+    """An entry in an instance's activity that is not provisioning traffic: an admin's change
+    or a key rotation's step."""
     event_record(
         account=instance.account,
         instance=instance,
         action=action,
         status_code=200,
-        target_type="Instance",
-        target_display=instance.name,
-        detail=f"by {by.get_username()}" if by is not None else "",
+        target_type=target_type,
+        target_display=target_display,
+        detail=detail,
+        created_at=at,
     )
 
 
