@@ -4,12 +4,20 @@ sitting, rounds alternating (ours, reference, ours, reference, ...).
     bin/bench --side-by-side                # 2 rounds each, full workload
     bin/bench --side-by-side --rounds 3
     bin/bench --side-by-side --tiny         # seconds; what CI runs
+    bin/bench --side-by-side --fresh        # ours on a new, never-analyzed database
 
-Ours is gunicorn with gunicorn.conf.py on PostgreSQL (database ``bench_side_by_side``, dropped
-and migrated at the start of each sitting); every round gets a new, empty tenant and key. The
-reference is ../shared/peers/django-scim2-demo (``start.sh PORT TOKEN``): django-scim2's views
-and adapters, SQLite in WAL mode, a static bearer token; every round starts it on a new, empty
-database. So both start each round from the same empty state.
+Ours is gunicorn with gunicorn.conf.py on PostgreSQL (database ``bench_side_by_side``), in the
+state a running service's database is in: it already holds a neighbour tenant of 100,000 users
+(seeded the first time, reused after) and PostgreSQL has statistics for every table (VACUUM
+ANALYZE at the start of each sitting). Every round gets a new, empty tenant and key, so our
+tenant starts each round as empty as the reference, which is ../shared/peers/django-scim2-demo
+(``start.sh PORT TOKEN``): django-scim2's views and adapters, SQLite in WAL mode, a static bearer
+token, a new, empty database every round.
+
+``--fresh`` runs ours on a database dropped and created for the sitting instead. PostgreSQL has
+no statistics for it until autovacuum's first ANALYZE (about a minute after the first writes),
+and plans a connection prepares while its tables hold a handful of rows stay with it until then:
+the state of a brand-new install's first minute, which the benchmark's phases fit inside.
 
 The workload uses request shapes both servers accept: no displayName filter and no PATCH of a
 member path filter (the reference lacks them), members added by ``add`` on ``members``. Every
@@ -49,6 +57,8 @@ from run import (
 from run import user_body as okta_user_body
 
 PEER = Path(os.environ.get("BENCH_PEER_DIR", ROOT.parent / "shared" / "peers" / "django-scim2-demo"))
+ROUND_PREFIX = "bench"  # round tenants are bench-<sitting>-<round>
+NEIGHBOUR_PREFIX = "neighbour"
 PHASES = (
     "lookup + create users (GET + POST)",
     "groups: POST + PATCH add members",
@@ -77,22 +87,48 @@ def free_port() -> int:
 
 
 def prepare_ours(args) -> None:
-    """A fresh database for the sitting, migrated; Django set up in this process for keys."""
+    """Our database for the sitting, migrated; Django set up in this process for keys.
+
+    By default it is the database a running service has: it already holds a neighbour tenant
+    (``--neighbour-users`` users, seeded once and reused) and PostgreSQL has statistics for every
+    table. ``--fresh`` drops it and starts from a new, empty, never-analyzed database instead:
+    a brand-new install's first minute, before autovacuum has analyzed anything.
+    """
     import psycopg
 
     django_environment(args)
     url = urllib.parse.urlsplit(database_url(args.database))
     name = url.path.strip("/")
     with psycopg.connect(url._replace(path="/postgres").geturl(), autocommit=True) as server:
-        server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        server.execute(f'CREATE DATABASE "{name}"')
+        exists = server.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if args.fresh and exists:
+            server.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        if args.fresh or not exists:
+            server.execute(f'CREATE DATABASE "{name}"')
     sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
     from django.core.management import call_command
+    from django.db import connection
+
+    from directory.management.commands.seed_scale import Command as SeedScale
+    from directory.models import Account, DirectoryUser
 
     call_command("migrate", verbosity=0)
+    if args.fresh:
+        return
+    for account in Account.objects.filter(slug__startswith=f"{ROUND_PREFIX}-"):
+        SeedScale.delete_account(account)  # the round tenants of earlier sittings
+    neighbour = f"{NEIGHBOUR_PREFIX}-1"
+    if DirectoryUser.objects.filter(account__slug=neighbour).count() != args.neighbour_users:
+        print(f"Seeding the neighbour tenant ({args.neighbour_users} users) ...", flush=True)
+        call_command("seed_scale", tenants=1, prefix=NEIGHBOUR_PREFIX, users=args.neighbour_users,
+                     agents=args.neighbour_users, groups=100, big_group=args.neighbour_users // 10,
+                     replace=True, verbosity=0, stdout=open(os.devnull, "w"))
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    connection.close()
 
 
 def new_tenant(label: str) -> str:
@@ -323,6 +359,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--deactivations", type=int, default=500)
     parser.add_argument("--floor-requests", type=int, default=1000, help="/readyz requests a round")
     parser.add_argument("--phase-seconds", type=float, default=300.0, help="time limit per phase")
+    parser.add_argument("--neighbour-users", type=int, default=100_000,
+                        help="users of the tenant already in our database")
+    parser.add_argument("--fresh", action="store_true",
+                        help="ours on a new, empty, never-analyzed database (a new install)")
     parser.add_argument("--tiny", action="store_true", help="a seconds-long run for CI")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
@@ -330,6 +370,7 @@ def main(argv: list[str] | None = None) -> int:
         args.rounds, args.users, args.groups, args.members, args.patch_size = 1, 40, 2, 20, 10
         args.profiles, args.deactivations, args.floor_requests = 20, 10, 50
         args.concurrency, args.phase_seconds = min(args.concurrency, 4), 30.0
+        args.neighbour_users = min(args.neighbour_users, 1000)
 
     prepare_ours(args)
     env = server_env(args)
@@ -341,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
     lines: list[str] = []
     try:
         for number in range(1, args.rounds + 1):
-            key = new_tenant(f"bench-{sitting}-{number}")
+            key = new_tenant(f"{ROUND_PREFIX}-{sitting}-{number}")
             ours = Target("ours", Client([args.port], key), "/scim/v1")
             warm_up(ours, args)
             readyz = database_reference_phase(ours.client, args)
@@ -368,7 +409,10 @@ def main(argv: list[str] | None = None) -> int:
         f"reference, ...), one client, concurrency {args.concurrency}, one connection per "
         f"request, {os.cpu_count()} CPUs.",
         f"ours: gunicorn.conf.py ({workers} workers) on PostgreSQL, a new empty tenant each round "
-        f"(database {args.database}, fresh this sitting); every request checks the hashed key, "
+        f"(database {args.database}, "
+        + ("new and empty this sitting, never analyzed" if args.fresh else
+           f"beside a {args.neighbour_users}-user neighbour tenant, analyzed")
+        + "); every request checks the hashed key, "
         "the rate limit and writes events.",
         "reference: django-scim2 demo (start.sh: gunicorn, sync workers, SQLite WAL, static token, "
         "no tenancy), a new empty database each round.",

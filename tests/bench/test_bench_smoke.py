@@ -77,3 +77,4 @@ def test_tiny_side_by_side_prints_every_phase_for_ours_and_the_reference(bench_d
         # ours req/s, p95, reference req/s, p95, their ratio and its spread, p95 over /readyz's
         assert len(re.findall(r"\d+\.\d+", row)) == 8, row
     assert "/readyz on ours (one PostgreSQL round trip)" in out
+    assert "beside a 1000-user neighbour tenant, analyzed" in out
