@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Container, Iterable
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from directory.agent_services import agents_follow_user_state, agents_match_user
@@ -29,6 +29,9 @@ from directory.sql import (
     user_emails_replace,
     user_name_taken,
     user_pks_by_scim_id,
+)
+from directory.sql import (
+    user_create as user_create_statement,
 )
 
 MAX_NAMED_IN_ERROR = 10
@@ -119,6 +122,38 @@ def user_save(
     if was_active is None or was_active != user.is_active:
         agents_follow_user_state(user=user)
         user.sync_login_access()
+    return user
+
+
+def user_create(
+    *, user: DirectoryUser, emails: list[EmailAddress], records: Sequence[models.Model] = ()
+) -> DirectoryUser:
+    """Insert a new user with its addresses, and ``records`` (the request's events) with it.
+
+    A userName another live user of the account holds (ignoring case) is a 409, and nothing is
+    written. On PostgreSQL an active user without a product login, which is every SCIM create,
+    is one statement (``sql.user_create``); otherwise :func:`user_save` and the records' inserts
+    run in one transaction.
+    """
+    if connection.vendor == "postgresql" and user.is_active and user.login_id is None:
+        user.email = _primary_email(emails)
+        user.last_modified_at = timezone.now()
+        rows = [(e.value, e.type, e.display, e.is_primary) for e in emails]
+        user_id = user_create_statement(user, rows, records)
+        if user_id is None:
+            raise DirectoryError(
+                f"A user with userName {user.user_name!r} already exists.",
+                kind=ErrorKind.CONFLICT,
+                status=409,
+            )
+        user.pk = user_id
+        user._state.adding = False
+        user._state.db = connection.alias
+        return user
+    with transaction.atomic(savepoint=False):
+        user_save(user=user, emails=emails)
+        for record in records:
+            row_insert(record, with_id=False)
     return user
 
 

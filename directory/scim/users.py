@@ -6,8 +6,10 @@ A PATCH is applied to the user's current document and saved like a PUT
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.db import models
 from django_scim.adapters import SCIMUser
 
 from directory import services
@@ -251,6 +253,15 @@ class UserAdapter(ScimAdapterMixin, SCIMUser):
                 if text:
                     enterprise[canonical_name] = text
         return enterprise
+
+    def create(self, *, records: Sequence[models.Model] = ()) -> None:
+        """Insert the user ``from_dict`` built, with ``records`` (its events)."""
+        try:
+            services.user_create(user=self.obj, emails=self.emails_to_save or [], records=records)
+        except DirectoryError as exc:
+            raise as_scim_error(exc) from None
+        self.values.emails = [(e.value, e.type, e.display, e.is_primary) for e in self.emails_to_save or []]
+        self.values.groups = []  # nothing to read back: a new user is in no group yet
 
     def save(self) -> None:
         created = self.obj.pk is None

@@ -40,12 +40,14 @@ from directory.scim.users import UserAdapter, UserValues
 from directory.sql import (
     group_member_values,
     in_id_order,
+    row_insert,
     scim_equal,
     scim_equal_count,
     scim_resource,
     user_page_values,
 )
-from integrations.services import event_record
+from integrations.models import ProvisioningEvent
+from integrations.services import event_build
 
 MAX_SQL_OFFSET = 2**63 - 1
 
@@ -123,9 +125,14 @@ class ResourceView(ScimView):
                 )
 
     def record(self, adapter, status: int) -> None:
+        for event in self.events(adapter, status):
+            row_insert(event, with_id=False)
+
+    def events(self, adapter, status: int) -> list[ProvisioningEvent]:
+        """The events of the actions ``adapter`` performed, not yet written."""
         obj = adapter.obj
-        for action in adapter.actions:
-            event_record(
+        return [
+            event_build(
                 account=self.account,
                 instance=self.principal.instance,
                 action=action.name,
@@ -136,6 +143,8 @@ class ResourceView(ScimView):
                 detail=action.detail,
                 client_ip=client_ip(self.request),
             )
+            for action in adapter.actions
+        ]
 
     @staticmethod
     def display_of(obj) -> str:
@@ -277,14 +286,16 @@ class ResourceView(ScimView):
         if uuid is not None:
             raise ScimError("POST creates resources; send it to the collection.", status=405, headers={"Allow": "GET, PUT, PATCH, DELETE"})
         body = parse_json_body(request)
+        adapter = self.adapter(self.model(account=self.account, provisioned_by=self.principal.instance))
+        self.create(adapter, body)
+        return self.render(adapter, status=201)
+
+    def create(self, adapter, body: dict) -> None:
+        """Build the new resource from ``body``, save it and record its events."""
         with transaction.atomic():
-            adapter = self.adapter(
-                self.model(account=self.account, provisioned_by=self.principal.instance)
-            )
             adapter.from_dict(body)
             adapter.save()
             self.record(adapter, 201)
-        return self.render(adapter, status=201)
 
     def put(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
         if uuid is None:
@@ -358,6 +369,10 @@ class UsersView(ResourceView):
             user.pk: UserValues(emails[user.pk], groups.get(user.pk, []) if wants_groups else None)
             for user in objects
         }
+
+    def create(self, adapter: UserAdapter, body: dict) -> None:
+        adapter.from_dict(body)  # no database work: a user's document needs none to check
+        adapter.create(records=self.events(adapter, 201))
 
     def values_for_update(self, obj) -> UserValues:
         # The emails to compare with and the groups to answer with, in one query instead of

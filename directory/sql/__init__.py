@@ -34,6 +34,7 @@ from directory.sql.resources import (  # noqa: F401
     scim_resource,
     tally_fold,
     tally_sum,
+    user_create,
     user_email_values,
     user_emails_insert,
     user_emails_replace,

@@ -30,12 +30,18 @@ def one_of(ids: list[int]) -> tuple[str, list]:
 # own ``pre_save`` and ``get_db_prep_save``), from statements built once per model.
 
 
-def row_insert(obj: models.Model) -> None:
-    """INSERT the new ``obj`` with every column and give it its id, as ``obj.save()`` would."""
+def row_insert(obj: models.Model, *, with_id: bool = True) -> None:
+    """INSERT the new ``obj`` with every column and give it its id, as ``obj.save()`` would;
+    ``with_id=False`` leaves the id unread (an event's: nothing reads it back)."""
     db = database()
     sql, fields = _insert_sql(type(obj))
     params = [field.get_db_prep_save(field.pre_save(obj, True), db) for field in fields]
     with db.cursor() as cursor:
+        if not with_id:
+            cursor.execute(sql.removesuffix(" RETURNING id"), params)
+            obj._state.adding = False
+            obj._state.db = db.alias
+            return
         cursor.execute(sql, params)
         returned = db.features.can_return_columns_from_insert
         obj.pk = cursor.fetchone()[0] if returned else cursor.lastrowid
@@ -56,12 +62,18 @@ def row_update(obj: models.Model, field_names: tuple[str, ...]) -> int:
 
 @cache
 def _insert_sql(model: type[models.Model]) -> tuple[str, list[models.Field]]:
+    head, fields = insert_head(model)
+    returning = " RETURNING id" if connection.features.can_return_columns_from_insert else ""
+    return f"{head} VALUES ({', '.join(['%s'] * len(fields))}){returning}", fields
+
+
+@cache
+def insert_head(model: type[models.Model]) -> tuple[str, list[models.Field]]:
+    """``INSERT INTO table (columns)`` for every column but the id, and those columns' fields."""
     quote = connection.ops.quote_name
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    returning = " RETURNING id" if connection.features.can_return_columns_from_insert else ""
     return (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
-        f" VALUES ({', '.join(['%s'] * len(fields))}){returning}",
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)})",
         fields,
     )
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 # The models import this package; by the time a statement runs they are loaded.
 from directory import models as directory_models
-from directory.sql.base import columns, database, fetch, from_row, one_of, uuid_text
+from directory.sql.base import columns, database, fetch, from_row, insert_head, one_of, uuid_text
 
 # The first key of the tally fold's advisory lock (the second is the account): "tally" in ASCII.
 _TALLY_LOCK = 0x74616C6C
@@ -279,6 +279,20 @@ def agents_attach(account_id: int, user_id: int, names: Sequence[str], *, uninst
     """Give the user the account's unassigned, never hand-assigned agents whose logon is one of
     ``names`` (ignoring case), or ``local`` in a DOMAIN the account maps to the email domain of
     a ``local@domain`` name. Returns how many agents it attached."""
+    matching, params = _agents_matching(account_id, names)
+    if not matching:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE directory_agent SET user_id = %s, is_uninstall_required = %s WHERE {matching}",
+            [user_id, uninstall, *params],
+        )
+        return cursor.rowcount
+
+
+def _agents_matching(account_id: int, names: Sequence[str]) -> tuple[str, list]:
+    """The condition :func:`agents_attach` attaches agents by, and its parameters ("" when
+    ``names`` is empty)."""
     conditions, params = [], []
     for name in names:
         conditions.append("UPPER(logon_name) = UPPER(%s)")
@@ -292,15 +306,62 @@ def agents_attach(account_id: int, user_id: int, names: Sequence[str], *, uninst
             )
             params += [local, account_id, domain]
     if not conditions:
-        return 0
-    sql = (
-        "UPDATE directory_agent SET user_id = %s, is_uninstall_required = %s"
-        " WHERE account_id = %s AND user_id IS NULL AND NOT is_manually_assigned"
-        f" AND ({' OR '.join(conditions)})"
+        return "", []
+    return (
+        "directory_agent.account_id = %s AND directory_agent.user_id IS NULL"
+        f" AND NOT directory_agent.is_manually_assigned AND ({' OR '.join(conditions)})",
+        [account_id, *params],
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [user_id, uninstall, account_id, *params])
-        return cursor.rowcount
+
+
+def user_create(
+    user: directory_models.DirectoryUser,
+    emails: Sequence[EmailRow],
+    records: Sequence[models.Model] = (),
+) -> int | None:
+    """PostgreSQL only: INSERT the new, active ``user`` with its ``emails``, attach the agents
+    its userName and addresses match (as :func:`agents_attach`) and INSERT ``records`` (the
+    request's events), all in one statement; returns the user's id.
+
+    When a live user of the account already holds the userName (ignoring case) it writes
+    nothing and returns None: the unique index decides, without an error PostgreSQL would log
+    with the name in it, and settles two concurrent creates of one name. One statement is one
+    round trip and needs no transaction; the check, the four inserts and their BEGIN and
+    COMMIT were seven.
+    """
+    db = database()
+    head, fields = insert_head(type(user))
+    params = [field.get_db_prep_save(field.pre_save(user, True), db) for field in fields]
+    parts = [
+        f"new_user AS ({head} VALUES ({', '.join(['%s'] * len(fields))})"
+        " ON CONFLICT DO NOTHING RETURNING id)"
+    ]
+    if emails:
+        parts.append(
+            "new_emails AS (INSERT INTO directory_useremail"
+            " (user_id, account_id, value, type, display, is_primary)"
+            " SELECT new_user.id, %s, e.value, e.type, e.display, e.is_primary FROM new_user,"
+            " unnest(%s::text[], %s::text[], %s::text[], %s::boolean[]) WITH ORDINALITY"
+            " AS e(value, type, display, is_primary, n) ORDER BY e.n)"
+        )
+        params += [user.account_id, *([list(column) for column in zip(*emails, strict=True)])]
+    names = sorted({user.user_name, *(email[0] for email in emails)})
+    matching, matching_params = _agents_matching(user.account_id, names)
+    if matching:
+        parts.append(
+            "attached AS (UPDATE directory_agent SET user_id = new_user.id,"
+            f" is_uninstall_required = false FROM new_user WHERE {matching})"
+        )
+        params += matching_params
+    for number, record in enumerate(records):
+        record_head, record_fields = insert_head(type(record))
+        parts.append(
+            f"record_{number} AS ({record_head}"
+            f" SELECT {', '.join(['%s'] * len(record_fields))} FROM new_user)"
+        )
+        params += [field.get_db_prep_save(field.pre_save(record, True), db) for field in record_fields]
+    rows = fetch(f"WITH {', '.join(parts)} SELECT id FROM new_user", params)
+    return rows[0][0] if rows else None
 
 
 def agents_flag_uninstall(user_id: int, *, required: bool) -> int:

@@ -21,7 +21,7 @@ from directory.models import (
     UserEmail,
 )
 from integrations.keys import parse_key
-from integrations.models import ApiKey
+from integrations.models import ApiKey, ProvisioningEvent
 
 
 @pytest.fixture
@@ -284,6 +284,55 @@ def test_agents_attach(acme, globex, directory):
     assert set(Agent.objects.filter(user=user).values_list("pk", flat=True)) == expected
     assert all(a.is_uninstall_required for a in Agent.objects.filter(pk__in=expected))
     assert [Agent.objects.get(pk=a.pk).user_id for a in left] == [a.user_id for a in left]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="one statement on PostgreSQL only")
+def test_user_create_writes_what_the_orm_would(acme, globex, directory):
+    """The user with every field, its addresses in order, the agents the ORM query matches
+    (their counts kept by the triggers) and the event: as ``save()``, ``bulk_create`` and the
+    agents' UPDATE would write them; nothing when the userName is taken."""
+    for account in (acme, globex):
+        AccountDomain.objects.create(account=account, netbios_name="ACME", email_domain="acme.example")
+    by_name = Agent.objects.create(account=acme, logon_name="TYLER@acme.example", logon_user="TYLER",
+                                   logon_domain="acme.example", machine_name="pc-1")
+    by_domain = Agent.objects.create(account=acme, logon_name="acme\\Tyler", logon_user="Tyler",
+                                     logon_domain="acme", machine_name="pc-2")
+    elsewhere = Agent.objects.create(account=globex, logon_name="tyler@acme.example", logon_user="tyler",
+                                     logon_domain="acme.example", machine_name="pc-3")
+    names = {"tyler@acme.example", "t.y@elsewhere.example"}
+    expected_agents = set(agents_matching(account_id=acme.pk, names=names).values_list("pk", flat=True))
+    user = DirectoryUser(account=acme, user_name="tyler@acme.example", given_name="Tyler",
+                         title="Lead", enterprise={"department": "Ops"}, email="t.y@elsewhere.example",
+                         last_modified_at=timezone.now())
+    emails = [("t.y@elsewhere.example", "home", "Home", False), ("tyler@acme.example", "work", "", True)]
+    event = ProvisioningEvent(account=acme, instance=None, action="user.create", status_code=201,
+                              target_type="User", target_id=str(user.scim_id), outcome="success")
+
+    user_id = sql.user_create(user, emails, [event])
+
+    saved = DirectoryUser.objects.get(pk=user_id)
+    assert (saved.scim_id, saved.user_name, saved.title, saved.enterprise, saved.is_active) == (
+        user.scim_id, "tyler@acme.example", "Lead", {"department": "Ops"}, True)
+    assert list(saved.email_rows.order_by("id").values_list("value", "type", "display", "is_primary")) == emails
+    assert expected_agents == {by_name.pk, by_domain.pk}
+    assert set(Agent.objects.filter(user_id=user_id).values_list("pk", flat=True)) == expected_agents
+    assert not Agent.objects.filter(pk__in=expected_agents, is_uninstall_required=True).exists()
+    assert saved.agent_count == 2 and Agent.objects.get(pk=elsewhere.pk).user_id is None
+    assert list(ProvisioningEvent.objects.filter(target_id=str(user.scim_id)).values_list("action", "account_id")) == [
+        ("user.create", acme.pk)]
+
+    clash = DirectoryUser(account=acme, user_name="TYLER@ACME.EXAMPLE", last_modified_at=timezone.now())
+    again = ProvisioningEvent(account=acme, instance=None, action="user.create", status_code=201,
+                              target_id=str(clash.scim_id), outcome="success")
+    assert sql.user_create(clash, [("x@acme.example", "work", "", True)], [again]) is None
+    assert not DirectoryUser.objects.filter(scim_id=clash.scim_id).exists()
+    assert not UserEmail.objects.filter(value="x@acme.example").exists()
+    assert not ProvisioningEvent.objects.filter(target_id=str(clash.scim_id)).exists()
+    # A tombstone's name is free, and another account's users are no clash.
+    tombstoned = DirectoryUser(account=acme, user_name=directory["acme"][7].user_name, last_modified_at=timezone.now())
+    assert sql.user_create(tombstoned, []) is not None
+    assert sql.user_create(DirectoryUser(account=globex, user_name="tyler@acme.example",
+                                         last_modified_at=timezone.now()), []) is not None
 
 
 @pytest.mark.parametrize("lock", [False, True])
