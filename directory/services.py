@@ -33,6 +33,9 @@ from directory.sql import (
 from directory.sql import (
     user_create as user_create_statement,
 )
+from directory.sql import (
+    user_update_at_version as user_update_at_version_statement,
+)
 
 MAX_NAMED_IN_ERROR = 10
 # How we print ids, and so how Okta sends them back: no parsing needed.
@@ -155,6 +158,36 @@ def user_create(
         for record in records:
             row_insert(record, with_id=False)
     return user
+
+
+def user_update_is_plain(
+    *, user: DirectoryUser, loaded: LoadedUser, emails: list[EmailAddress] | None
+) -> bool:
+    """Whether saving ``user`` over the user as read (``loaded``) writes its row's columns and
+    nothing else: the same userName, the same addresses (as read), no product login, and no
+    agents to follow a change of state. Only on PostgreSQL, where
+    :func:`user_update_at_version` can write it."""
+    if connection.vendor != "postgresql" or user.login_id is not None:
+        return False
+    if user.user_name != loaded.user_name:
+        return False
+    if emails is not None and (
+        loaded.emails is None
+        or [tuple(row) for row in loaded.emails]
+        != [(e.value, e.type, e.display, e.is_primary) for e in emails]
+    ):
+        return False
+    return user.is_active == loaded.is_active or not user.agent_count
+
+
+def user_update_at_version(
+    *, user: DirectoryUser, version: str, records: Sequence[models.Model] = ()
+) -> bool:
+    """Write a plain update (:func:`user_update_is_plain`) of ``user``, and ``records`` (the
+    request's events) with it, if its row is still at ``version`` as read; returns whether it
+    was. No row lock is taken: a caller that gets False reads the user again."""
+    user.last_modified_at = timezone.now()
+    return user_update_at_version_statement(user, version, records)
 
 
 def _replace_emails(

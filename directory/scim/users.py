@@ -263,6 +263,14 @@ class UserAdapter(ScimAdapterMixin, SCIMUser):
         self.values.emails = [(e.value, e.type, e.display, e.is_primary) for e in self.emails_to_save or []]
         self.values.groups = []  # nothing to read back: a new user is in no group yet
 
+    def is_plain_update(self) -> bool:
+        """Whether saving the change writes the user's own columns and nothing else."""
+        return services.user_update_is_plain(user=self.obj, loaded=self.loaded, emails=self.emails_to_save)
+
+    def save_at_version(self, version: str, *, records: Sequence[models.Model] = ()) -> bool:
+        """Save a plain update if the user's row is still at ``version``; whether it was."""
+        return services.user_update_at_version(user=self.obj, version=version, records=records)
+
     def save(self) -> None:
         created = self.obj.pk is None
         try:
@@ -283,8 +291,12 @@ class UserAdapter(ScimAdapterMixin, SCIMUser):
     # --- PATCH: operations applied to the current document -------------------------------------
 
     def patch(self, operations: list[Operation]) -> None:
+        self.apply_patch(operations)
+        self.save()
+
+    def apply_patch(self, operations: list[Operation]) -> None:
+        """Apply the operations to the user in memory, as a PUT of the patched document."""
         document = self.resource_document(groups=False)
         for key in ("meta", "id", "schemas"):
             document.pop(key, None)
         self.from_dict(UserDocumentPatch(document).apply(operations), own_document=True)
-        self.save()

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django_scim.exceptions import BadRequestError, NotFoundError
 
@@ -27,7 +27,7 @@ from directory.scim.http import (
     query_parameters,
     scim_response,
 )
-from directory.scim.patch import parse_operations
+from directory.scim.patch import Operation, parse_operations
 from directory.scim.schema import (
     GROUP_SCHEMA,
     LIST_RESPONSE,
@@ -44,12 +44,15 @@ from directory.sql import (
     scim_equal,
     scim_equal_count,
     scim_resource,
+    scim_resource_versioned,
     user_page_values,
 )
 from integrations.models import ProvisioningEvent
 from integrations.services import event_build
 
 MAX_SQL_OFFSET = 2**63 - 1
+# Unlocked saves of one user that may lose a race to another writer before one takes the lock.
+UNLOCKED_ATTEMPTS = 2
 
 
 class ResourceView(ScimView):
@@ -88,14 +91,18 @@ class ResourceView(ScimView):
         return None
 
     def get_object(self, scim_id: str, *, lock: bool = False):
-        try:
-            key = uuid.UUID(scim_id)
-        except (ValueError, TypeError):
-            raise NotFoundError(scim_id) from None
-        found = scim_resource(self.model, self.account.pk, key, lock=lock)
+        found = scim_resource(self.model, self.account.pk, self.scim_key(scim_id), lock=lock)
         if found is None:
             raise NotFoundError(scim_id)
         return found
+
+    @staticmethod
+    def scim_key(scim_id: str) -> uuid.UUID:
+        """The id from the URL; one that is no UUID names nothing here (404)."""
+        try:
+            return uuid.UUID(scim_id)
+        except (ValueError, TypeError):
+            raise NotFoundError(scim_id) from None
 
     def adapter(self, obj, selection=None, values=None):
         return self.adapter_class(obj, request=self.request, selection=selection, values=values)
@@ -313,14 +320,7 @@ class ResourceView(ScimView):
     def patch(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
         if uuid is None:
             raise ScimError("PATCH needs a resource id in the URL.", status=405, headers={"Allow": "GET, POST"})
-        body = parse_json_body(request)
-        declared = body.get("schemas")
-        if declared is not None and (not isinstance(declared, list) or PATCH_OP not in declared):
-            raise BadRequestError(f"A PATCH body must declare the schema {PATCH_OP}.", scim_type="invalidSyntax")
-        # Every operation is checked, counted and parsed before any database work.
-        operations = parse_operations(
-            next((v for k, v in body.items() if k.lower() == "operations"), None), self.schema
-        )
+        operations = self.patch_operations(request)
         with transaction.atomic():
             obj = self.get_object(uuid, lock=True)
             self.check_precondition(obj)
@@ -328,6 +328,17 @@ class ResourceView(ScimView):
             adapter.patch(operations)
             self.record(adapter, 200)
         return self.patched_response(adapter)
+
+    def patch_operations(self, request: HttpRequest) -> list[Operation]:
+        """A PATCH body's operations: every one checked, counted and parsed before any database
+        work."""
+        body = parse_json_body(request)
+        declared = body.get("schemas")
+        if declared is not None and (not isinstance(declared, list) or PATCH_OP not in declared):
+            raise BadRequestError(f"A PATCH body must declare the schema {PATCH_OP}.", scim_type="invalidSyntax")
+        return parse_operations(
+            next((v for k, v in body.items() if k.lower() == "operations"), None), self.schema
+        )
 
     def patched_response(self, adapter) -> HttpResponse:
         """200 with the resource as saved: a user PATCH is applied to the whole document and
@@ -373,6 +384,49 @@ class UsersView(ResourceView):
     def create(self, adapter: UserAdapter, body: dict) -> None:
         adapter.from_dict(body)  # no database work: a user's document needs none to check
         adapter.create(records=self.events(adapter, 201))
+
+    def put(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
+        if uuid is None:
+            return super().put(request, uuid)
+        body = parse_json_body(request)
+        return self.render(self.update(uuid, lambda adapter: adapter.from_dict(body)))
+
+    def patch(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
+        if uuid is None:
+            return super().patch(request, uuid)
+        operations = self.patch_operations(request)
+        return self.patched_response(self.update(uuid, lambda adapter: adapter.apply_patch(operations)))
+
+    def update(self, uuid: str, change: Callable[[UserAdapter], None]) -> UserAdapter:
+        """Read the user, apply ``change`` to it, save it and record the events.
+
+        A change to the user's own columns alone (the same userName and addresses, no product
+        login, no agents to follow a change of state: Okta's profile pushes and deactivations)
+        is saved without a row lock, in one statement with its events, provided the row is
+        still the version read; a write that lost that race reads the user again. Any other
+        change, or a second lost race, runs under the row lock.
+        """
+        # Outside a transaction each write commits alone, so the row's xmin names its version.
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+            for _ in range(UNLOCKED_ATTEMPTS):
+                obj, version = scim_resource_versioned(DirectoryUser, self.account.pk, self.scim_key(uuid))
+                if obj is None:
+                    raise NotFoundError(uuid)
+                self.check_precondition(obj)
+                adapter = self.adapter(obj, values=self.values_for_update(obj))
+                change(adapter)
+                if not adapter.is_plain_update():
+                    break
+                if adapter.save_at_version(version, records=self.events(adapter, 200)):
+                    return adapter
+        with transaction.atomic():
+            obj = self.get_object(uuid, lock=True)
+            self.check_precondition(obj)
+            adapter = self.adapter(obj, values=self.values_for_update(obj))
+            change(adapter)
+            adapter.save()
+            self.record(adapter, 200)
+        return adapter
 
     def values_for_update(self, obj) -> UserValues:
         # The emails to compare with and the groups to answer with, in one query instead of

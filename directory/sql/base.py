@@ -53,7 +53,7 @@ def row_update(obj: models.Model, field_names: tuple[str, ...]) -> int:
     """UPDATE ``obj``'s row with the values of ``field_names``, as ``obj.save(update_fields=...)``
     would; returns the rows updated (0 when the row is gone)."""
     db = database()
-    sql, fields = _update_sql(type(obj), field_names)
+    sql, fields = update_sql(type(obj), field_names)
     params = [field.get_db_prep_save(field.pre_save(obj, False), db) for field in fields]
     with db.cursor() as cursor:
         cursor.execute(sql, [*params, obj.pk])
@@ -79,7 +79,7 @@ def insert_head(model: type[models.Model]) -> tuple[str, list[models.Field]]:
 
 
 @cache
-def _update_sql(
+def update_sql(
     model: type[models.Model], field_names: tuple[str, ...]
 ) -> tuple[str, list[models.Field]]:
     quote = connection.ops.quote_name

@@ -335,6 +335,40 @@ def test_user_create_writes_what_the_orm_would(acme, globex, directory):
                                          last_modified_at=timezone.now()), []) is not None
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row versions on PostgreSQL only")
+def test_user_update_at_version_writes_what_row_update_would_only_at_that_version(
+    transactional_db, acme, directory
+):
+    # Each statement commits on its own, as in a request: a row version's xmin is its writer's.
+    user = directory["acme"][2]
+    found, version = sql.scim_resource_versioned(DirectoryUser, acme.pk, user.scim_id)
+    assert found.pk == user.pk and version
+    assert sql.scim_resource_versioned(DirectoryUser, acme.pk, directory["acme"][7].scim_id) == (None, "")
+    assert sql.scim_resource_versioned(DirectoryUser, acme.pk, directory["globex"][2].scim_id) == (None, "")
+    twin = DirectoryUser.objects.get(pk=user.pk)
+    now = timezone.now()
+    for copy in (found, twin):
+        copy.title, copy.is_active, copy.last_modified_at = "Lead", False, now
+    event = ProvisioningEvent(account=acme, instance=None, action="user.deactivate", status_code=200,
+                              target_id=str(user.scim_id), outcome="success")
+
+    assert sql.user_update_at_version(found, version, [event]) is True
+
+    saved = DirectoryUser.objects.get(pk=user.pk)
+    twin.save(update_fields=DirectoryUser.written_fields())
+    assert [getattr(saved, f) for f in DirectoryUser.written_fields()] == [
+        getattr(DirectoryUser.objects.get(pk=user.pk), f) for f in DirectoryUser.written_fields()]
+    assert (saved.title, saved.is_active) == ("Lead", False)
+    assert ProvisioningEvent.objects.filter(target_id=str(user.scim_id)).count() == 1
+    # The row changed since ``version`` was read: nothing is written, no event either.
+    found.title = "Stale"
+    late = ProvisioningEvent(account=acme, instance=None, action="user.update", status_code=200,
+                             target_id=str(user.scim_id), outcome="success")
+    assert sql.user_update_at_version(found, version, [late]) is False
+    assert DirectoryUser.objects.get(pk=user.pk).title == "Lead"
+    assert ProvisioningEvent.objects.filter(target_id=str(user.scim_id)).count() == 1
+
+
 @pytest.mark.parametrize("lock", [False, True])
 def test_scim_resource_is_for_accounts_get(acme, globex, directory, lock):
     """Found exactly where ``for_account(account).get(scim_id=...)`` finds it, with the same

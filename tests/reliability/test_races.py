@@ -159,6 +159,26 @@ def test_concurrent_profile_puts_never_mix_fields_of_two_writers(okta, gunicorn_
         assert [e["value"] for e in final["emails"]] == [f"writer{writer}@acme.example"]
 
 
+def test_racing_patches_of_different_attributes_of_one_user_lose_none(okta, gunicorn_server, acme_key):
+    """Each PATCH is saved only over the version of the user it read (or under the row lock
+    after losing that race twice), so no writer's change is overwritten by another's."""
+    attributes = ["title", "nickName", "displayName", "locale", "preferredLanguage", "timezone",
+                  "userType", "profileUrl"]
+
+    for round_number in range(ROUNDS):
+        user = okta.create_user(f"disjoint{round_number}@acme.example").json()
+
+        def patch(index: int, user_id=user["id"]):
+            return new_client(gunicorn_server, acme_key).patch(
+                f"/Users/{user_id}", [{"op": "replace", "value": {attributes[index]: f"v{index}"}}]
+            )
+
+        responses = run_at_once(len(attributes), patch)
+        assert [r.status_code for r in responses] == [200] * len(attributes)
+        final = okta.get(f"/Users/{user['id']}").json()
+        assert {a: final.get(a) for a in attributes} == {a: f"v{i}" for i, a in enumerate(attributes)}
+
+
 def test_if_match_lets_exactly_one_of_racing_writers_win(okta, gunicorn_server, acme_key):
     user = okta.create_user("etag@acme.example").json()
     etag = okta.get(f"/Users/{user['id']}").headers["ETag"]
