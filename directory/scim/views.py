@@ -44,8 +44,8 @@ from directory.sql import (
     scim_equal,
     scim_equal_count,
     scim_resource,
-    scim_resource_versioned,
     user_page_values,
+    user_resource,
 )
 from integrations.models import ProvisioningEvent
 from integrations.services import event_build
@@ -89,6 +89,11 @@ class ResourceView(ScimView):
     def values_for_update(self, obj):
         """What a PUT or PATCH compares against and answers with, read under the row lock."""
         return None
+
+    def read(self, scim_id: str, selection):
+        """The resource and the values ``page_values`` gives it, for a GET."""
+        obj = self.get_object(scim_id)
+        return obj, self.page_values([obj], selection).get(obj.pk)
 
     def get_object(self, scim_id: str, *, lock: bool = False):
         found = scim_resource(self.model, self.account.pk, self.scim_key(scim_id), lock=lock)
@@ -170,8 +175,8 @@ class ResourceView(ScimView):
         if uuid is None:
             return self.list(params)
         selection = self.selection(params)
-        obj = self.get_object(uuid)
-        adapter = self.adapter(obj, selection, self.page_values([obj], selection).get(obj.pk))
+        obj, values = self.read(uuid, selection)
+        adapter = self.adapter(obj, selection, values)
         if request.META.get("HTTP_IF_NONE_MATCH", "").strip() == adapter.version:
             return HttpResponse(status=304, headers={"ETag": adapter.version})
         return self.render(adapter, selection=selection)
@@ -385,6 +390,14 @@ class UsersView(ResourceView):
         adapter.from_dict(body)  # no database work: a user's document needs none to check
         adapter.create(records=self.events(adapter, 201))
 
+    def read(self, scim_id: str, selection) -> tuple[DirectoryUser, UserValues]:
+        if connection.vendor != "postgresql":
+            return super().read(scim_id, selection)
+        user, emails, groups, _ = user_resource(self.account.pk, self.scim_key(scim_id))
+        if user is None:
+            raise NotFoundError(scim_id)
+        return user, UserValues(emails, groups)
+
     def put(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
         if uuid is None:
             return super().put(request, uuid)
@@ -409,11 +422,11 @@ class UsersView(ResourceView):
         # Outside a transaction each write commits alone, so the row's xmin names its version.
         if connection.vendor == "postgresql" and not connection.in_atomic_block:
             for _ in range(UNLOCKED_ATTEMPTS):
-                obj, version = scim_resource_versioned(DirectoryUser, self.account.pk, self.scim_key(uuid))
+                obj, emails, groups, version = user_resource(self.account.pk, self.scim_key(uuid))
                 if obj is None:
                     raise NotFoundError(uuid)
                 self.check_precondition(obj)
-                adapter = self.adapter(obj, values=self.values_for_update(obj))
+                adapter = self.adapter(obj, values=UserValues(emails, groups))
                 change(adapter)
                 if not adapter.is_plain_update():
                     break

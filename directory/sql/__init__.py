@@ -32,7 +32,6 @@ from directory.sql.resources import (  # noqa: F401
     scim_equal,
     scim_equal_count,
     scim_resource,
-    scim_resource_versioned,
     tally_fold,
     tally_sum,
     user_create,
@@ -43,5 +42,6 @@ from directory.sql.resources import (  # noqa: F401
     user_name_taken,
     user_page_values,
     user_pks_by_scim_id,
+    user_resource,
     user_update_at_version,
 )

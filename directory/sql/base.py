@@ -88,6 +88,7 @@ def update_sql(
     return f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE id = %s", fields
 
 
+@cache
 def columns(model: type[models.Model], table_alias: str = "") -> str:
     """The model's columns, in the order :func:`_from_row` expects them."""
     quote = connection.ops.quote_name

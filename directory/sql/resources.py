@@ -372,7 +372,7 @@ def user_update_at_version(
 ) -> bool:
     """PostgreSQL only: UPDATE the user's row as :func:`row_update` does with
     ``written_fields()``, and INSERT ``records`` (the request's events), in one statement, if
-    the row is still at ``version`` (its ``xmin`` as :func:`scim_resource` read it). Returns
+    the row is still at ``version`` (its ``xmin`` as :func:`user_resource` read it). Returns
     whether it was; if not, nothing is written.
 
     A write that changes nothing but the user's own columns needs no row lock this way: one
@@ -470,14 +470,39 @@ def scim_resource(model: type[models.Model], account_id: int, scim_id: uuid.UUID
     return from_row(model, rows[0]) if rows else None
 
 
-def scim_resource_versioned(model: type[models.Model], account_id: int, scim_id: uuid.UUID
-                            ) -> tuple[models.Model | None, str]:
-    """PostgreSQL only: :func:`scim_resource` unlocked, with the version of its row (``xmin``,
-    which every update of the row changes) for :func:`user_update_at_version`."""
+def user_resource(account_id: int, scim_id: uuid.UUID) -> tuple[
+    directory_models.DirectoryUser | None, list[EmailRow], list[tuple[str, str]], str
+]:
+    """PostgreSQL only: :func:`scim_resource` for a user, unlocked, with what
+    :func:`user_page_values` reads for it (its addresses, its groups) and the version of its row
+    (``xmin``, which every update of the row changes) for :func:`user_update_at_version`.
+
+    One statement for what a GET answers and a PUT or PATCH starts from: it was two.
+    """
     db = database()
-    key = model._meta.get_field("scim_id").get_db_prep_value(scim_id, db)
-    rows = fetch(_scim_resource_versioned_sql(model), [account_id, key])
-    return (from_row(model, rows[0][:-1]), rows[0][-1]) if rows else (None, "")
+    key = directory_models.DirectoryUser._meta.get_field("scim_id").get_db_prep_value(scim_id, db)
+    rows = fetch(_user_resource_sql(), [account_id, key])
+    if not rows:
+        return None, [], [], ""
+    *values, emails, groups, version = rows[0]
+    user = from_row(directory_models.DirectoryUser, values)
+    return user, [tuple(email) for email in emails], [tuple(group) for group in groups], version
+
+
+@cache
+def _user_resource_sql() -> str:
+    user, email = directory_models.DirectoryUser, directory_models.UserEmail
+    membership, group = directory_models.GroupMembership, directory_models.Group
+    return (
+        f"SELECT {columns(user, 'u')},"
+        " COALESCE((SELECT json_agg(json_build_array(e.value, e.type, e.display, e.is_primary)"
+        f" ORDER BY e.id) FROM {email._meta.db_table} e WHERE e.user_id = u.id), '[]'),"
+        " COALESCE((SELECT json_agg(json_build_array(g.scim_id, g.display_name) ORDER BY m.id)"
+        f" FROM {membership._meta.db_table} m JOIN {group._meta.db_table} g ON g.id = m.group_id"
+        " WHERE m.user_id = u.id), '[]'),"
+        f" u.xmin::text FROM {user._meta.db_table} u"
+        " WHERE u.account_id = %s AND u.deleted_at IS NULL AND u.scim_id = %s"
+    )
 
 
 @cache
@@ -485,14 +510,6 @@ def _scim_resource_sql(model: type[models.Model], lock: bool) -> str:
     return (
         f"SELECT {columns(model)} FROM {model._meta.db_table}"
         f" WHERE {_scope(model)} AND scim_id = %s{' FOR UPDATE' if lock else ''}"
-    )
-
-
-@cache
-def _scim_resource_versioned_sql(model: type[models.Model]) -> str:
-    return (
-        f"SELECT {columns(model)}, xmin::text FROM {model._meta.db_table}"
-        f" WHERE {_scope(model)} AND scim_id = %s"
     )
 
 

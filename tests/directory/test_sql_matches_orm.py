@@ -335,16 +335,32 @@ def test_user_create_writes_what_the_orm_would(acme, globex, directory):
                                          last_modified_at=timezone.now()), []) is not None
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="one statement on PostgreSQL only")
+def test_user_resource_is_scim_resource_with_its_page_values(acme, globex, directory):
+    """The user ``scim_resource`` finds, with the addresses and groups ``user_page_values``
+    gives it (each compared with the ORM in its own test); nothing for another account's
+    user, a tombstone or an unknown id."""
+    for user in directory["acme"][:7]:
+        found, emails, groups, version = sql.user_resource(acme.pk, user.scim_id)
+        expected = sql.scim_resource(DirectoryUser, acme.pk, user.scim_id)
+        page_emails, page_groups = sql.user_page_values([user.pk])
+        assert [getattr(found, f.attname) for f in DirectoryUser._meta.concrete_fields] == [
+            getattr(expected, f.attname) for f in DirectoryUser._meta.concrete_fields]
+        assert (emails, groups) == (page_emails[user.pk], page_groups[user.pk])
+        assert version
+    assert any(len(sql.user_resource(acme.pk, u.scim_id)[1]) == 2 for u in directory["acme"])
+    for scim_id in (directory["acme"][7].scim_id, directory["globex"][2].scim_id, uuid.uuid4()):
+        assert sql.user_resource(acme.pk, scim_id) == (None, [], [], "")
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row versions on PostgreSQL only")
 def test_user_update_at_version_writes_what_row_update_would_only_at_that_version(
     transactional_db, acme, directory
 ):
     # Each statement commits on its own, as in a request: a row version's xmin is its writer's.
     user = directory["acme"][2]
-    found, version = sql.scim_resource_versioned(DirectoryUser, acme.pk, user.scim_id)
+    found, _, _, version = sql.user_resource(acme.pk, user.scim_id)
     assert found.pk == user.pk and version
-    assert sql.scim_resource_versioned(DirectoryUser, acme.pk, directory["acme"][7].scim_id) == (None, "")
-    assert sql.scim_resource_versioned(DirectoryUser, acme.pk, directory["globex"][2].scim_id) == (None, "")
     twin = DirectoryUser.objects.get(pk=user.pk)
     now = timezone.now()
     for copy in (found, twin):
