@@ -299,6 +299,15 @@ def test_user_create_writes_what_the_orm_would(acme, globex, directory):
                                      logon_domain="acme", machine_name="pc-2")
     elsewhere = Agent.objects.create(account=globex, logon_name="tyler@acme.example", logon_user="tyler",
                                      logon_domain="acme.example", machine_name="pc-3")
+    someone = directory["acme"][1]
+    left = [
+        Agent.objects.create(account=acme, logon_name="OTHER\\tyler", logon_user="tyler",
+                             logon_domain="OTHER", machine_name="pc-4"),  # a domain not mapped
+        Agent.objects.create(account=acme, logon_name="tyler@acme.example", logon_user="tyler",
+                             logon_domain="acme.example", machine_name="pc-5", is_manually_assigned=True),
+        Agent.objects.create(account=acme, logon_name="ACME\\tyler", logon_user="tyler",
+                             logon_domain="ACME", machine_name="pc-6", user=someone),
+    ]
     names = {"tyler@acme.example", "t.y@elsewhere.example"}
     expected_agents = set(agents_matching(account_id=acme.pk, names=names).values_list("pk", flat=True))
     user = DirectoryUser(account=acme, user_name="tyler@acme.example", given_name="Tyler",
@@ -318,6 +327,7 @@ def test_user_create_writes_what_the_orm_would(acme, globex, directory):
     assert set(Agent.objects.filter(user_id=user_id).values_list("pk", flat=True)) == expected_agents
     assert not Agent.objects.filter(pk__in=expected_agents, is_uninstall_required=True).exists()
     assert saved.agent_count == 2 and Agent.objects.get(pk=elsewhere.pk).user_id is None
+    assert [Agent.objects.get(pk=a.pk).user_id for a in left] == [None, None, someone.pk]
     assert list(ProvisioningEvent.objects.filter(target_id=str(user.scim_id)).values_list("action", "account_id")) == [
         ("user.create", acme.pk)]
 
