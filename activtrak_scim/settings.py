@@ -249,6 +249,19 @@ MIDDLEWARE = [
     "activtrak_scim.unavailable.DatabaseUnavailableMiddleware",
 ]
 
+# What the SCIM API and the agent check-in skip (activtrak_scim/wsgi.py): they are called by
+# machines with bearer keys, never by a browser.
+PAGE_ONLY_MIDDLEWARE = {
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "integrations.sign_in.SignInThrottleMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "integrations.middleware.ContentSecurityPolicyMiddleware",
+    "activtrak_scim.unavailable.DatabaseUnavailableMiddleware",
+}
+
 ROOT_URLCONF = "activtrak_scim.urls"
 WSGI_APPLICATION = "activtrak_scim.wsgi.application"
 
