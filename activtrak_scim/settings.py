@@ -250,7 +250,8 @@ MIDDLEWARE = [
 ]
 
 # What the SCIM API and the agent check-in skip (activtrak_scim/wsgi.py): they are called by
-# machines with bearer keys, never by a browser.
+# machines with bearer keys, never by a browser. The Content-Security-Policy stays: the agent
+# API's framework can still answer in HTML.
 PAGE_ONLY_MIDDLEWARE = {
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -258,7 +259,6 @@ PAGE_ONLY_MIDDLEWARE = {
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "integrations.sign_in.SignInThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "integrations.middleware.ContentSecurityPolicyMiddleware",
     "activtrak_scim.unavailable.DatabaseUnavailableMiddleware",
 }
 

@@ -50,6 +50,12 @@ class EmailAddress:
     is_primary: bool = False
 
 
+def _user_name_clash(user: DirectoryUser) -> DirectoryError:
+    return DirectoryError(
+        f"A user with userName {user.user_name!r} already exists.", kind=ErrorKind.CONFLICT, status=409
+    )
+
+
 def _user_name_taken(user: DirectoryUser) -> bool:
     return user_name_taken(user.account_id, user.user_name, except_id=user.pk)
 
@@ -93,11 +99,7 @@ def user_save(
     before = None if created else loaded
     unchanged_name = before is not None and before.user_name.upper() == user.user_name.upper()
     if not unchanged_name and _user_name_taken(user):
-        raise DirectoryError(
-            f"A user with userName {user.user_name!r} already exists.",
-            kind=ErrorKind.CONFLICT,
-            status=409,
-        )
+        raise _user_name_clash(user)
     if emails is not None:
         user.email = _primary_email(emails)
     user.last_modified_at = timezone.now()
@@ -108,11 +110,7 @@ def user_save(
             else:
                 row_update(user, DirectoryUser.written_fields())
     except IntegrityError:
-        raise DirectoryError(
-            f"A user with userName {user.user_name!r} already exists.",
-            kind=ErrorKind.CONFLICT,
-            status=409,
-        ) from None
+        raise _user_name_clash(user) from None
     renamed = before is None or user.user_name != before.user_name
     emails_changed = emails is not None and _replace_emails(
         user, emails, created=created, current=before.emails if before else None
@@ -144,11 +142,7 @@ def user_create(
         rows = [(e.value, e.type, e.display, e.is_primary) for e in emails]
         user_id = user_create_statement(user, rows, records)
         if user_id is None:
-            raise DirectoryError(
-                f"A user with userName {user.user_name!r} already exists.",
-                kind=ErrorKind.CONFLICT,
-                status=409,
-            )
+            raise _user_name_clash(user)
         user.pk = user_id
         user._state.adding = False
         user._state.db = connection.alias

@@ -272,7 +272,7 @@ class UserAdapter(ScimAdapterMixin, SCIMUser):
         return services.user_update_at_version(user=self.obj, version=version, records=records)
 
     def save(self) -> None:
-        created = self.obj.pk is None
+        """Save the change ``from_dict`` made to the user read under its row lock."""
         try:
             services.user_save(user=self.obj, emails=self.emails_to_save, loaded=self.loaded)
         except DirectoryError as exc:
@@ -281,18 +281,12 @@ class UserAdapter(ScimAdapterMixin, SCIMUser):
             self.values.emails = [
                 (e.value, e.type, e.display, e.is_primary) for e in self.emails_to_save
             ]
-        if created:
-            self.values.groups = []  # nothing to read back: a new user is in no group yet
 
     def delete(self) -> None:
         services.user_delete(user=self.obj)
         self.actions.append(Action("user.delete"))
 
     # --- PATCH: operations applied to the current document -------------------------------------
-
-    def patch(self, operations: list[Operation]) -> None:
-        self.apply_patch(operations)
-        self.save()
 
     def apply_patch(self, operations: list[Operation]) -> None:
         """Apply the operations to the user in memory, as a PUT of the patched document."""

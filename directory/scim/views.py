@@ -44,6 +44,7 @@ from directory.sql import (
     scim_equal,
     scim_equal_count,
     scim_resource,
+    user_lock_at_version,
     user_page_values,
     user_resource,
 )
@@ -413,11 +414,12 @@ class UsersView(ResourceView):
     def update(self, uuid: str, change: Callable[[UserAdapter], None]) -> UserAdapter:
         """Read the user, apply ``change`` to it, save it and record the events.
 
-        A change to the user's own columns alone (the same userName and addresses, no product
-        login, no agents to follow a change of state: Okta's profile pushes and deactivations)
-        is saved without a row lock, in one statement with its events, provided the row is
-        still the version read; a write that lost that race reads the user again. Any other
-        change, or a second lost race, runs under the row lock.
+        The user is read with its row version, without a lock. A change to the user's own
+        columns alone (the same userName and addresses, no product login, no agents to follow a
+        change of state: Okta's profile pushes, most deactivations) is saved in one statement
+        with its events, provided the row is still that version. Any other change takes the row
+        lock at that version and saves as before. A write that finds the row changed since the
+        read reads it again; after a second time it reads it under the lock.
         """
         # Outside a transaction each write commits alone, so the row's xmin names its version.
         if connection.vendor == "postgresql" and not connection.in_atomic_block:
@@ -428,10 +430,15 @@ class UsersView(ResourceView):
                 self.check_precondition(obj)
                 adapter = self.adapter(obj, values=UserValues(emails, groups))
                 change(adapter)
-                if not adapter.is_plain_update():
-                    break
-                if adapter.save_at_version(version, records=self.events(adapter, 200)):
-                    return adapter
+                if adapter.is_plain_update():
+                    if adapter.save_at_version(version, records=self.events(adapter, 200)):
+                        return adapter
+                    continue
+                with transaction.atomic():
+                    if user_lock_at_version(obj.pk, version):
+                        adapter.save()
+                        self.record(adapter, 200)
+                        return adapter
         with transaction.atomic():
             obj = self.get_object(uuid, lock=True)
             self.check_precondition(obj)

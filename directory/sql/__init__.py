@@ -39,6 +39,7 @@ from directory.sql.resources import (  # noqa: F401
     user_emails_insert,
     user_emails_replace,
     user_group_values,
+    user_lock_at_version,
     user_name_taken,
     user_page_values,
     user_pks_by_scim_id,

@@ -287,21 +287,8 @@ def user_name_taken(account_id: int, user_name: str, *, except_id: int | None = 
 def agents_attach(account_id: int, user_id: int, names: Sequence[str], *, uninstall: bool) -> int:
     """Give the user the account's unassigned, never hand-assigned agents whose logon is one of
     ``names`` (ignoring case), or ``local`` in a DOMAIN the account maps to the email domain of
-    a ``local@domain`` name. Returns how many agents it attached."""
-    matching, params = _agents_matching(account_id, names)
-    if not matching:
-        return 0
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE directory_agent SET user_id = %s, is_uninstall_required = %s WHERE {matching}",
-            [user_id, uninstall, *params],
-        )
-        return cursor.rowcount
-
-
-def _agents_matching(account_id: int, names: Sequence[str]) -> tuple[str, list]:
-    """The condition :func:`agents_attach` attaches agents by, and its parameters ("" when
-    ``names`` is empty)."""
+    a ``local@domain`` name. Returns how many agents it attached. (``user_create`` matches by
+    the same rule, written with arrays.)"""
     conditions, params = [], []
     for name in names:
         conditions.append("UPPER(logon_name) = UPPER(%s)")
@@ -315,12 +302,15 @@ def _agents_matching(account_id: int, names: Sequence[str]) -> tuple[str, list]:
             )
             params += [local, account_id, domain]
     if not conditions:
-        return "", []
-    return (
-        "directory_agent.account_id = %s AND directory_agent.user_id IS NULL"
-        f" AND NOT directory_agent.is_manually_assigned AND ({' OR '.join(conditions)})",
-        [account_id, *params],
+        return 0
+    sql = (
+        "UPDATE directory_agent SET user_id = %s, is_uninstall_required = %s"
+        " WHERE account_id = %s AND user_id IS NULL AND NOT is_manually_assigned"
+        f" AND ({' OR '.join(conditions)})"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user_id, uninstall, account_id, *params])
+        return cursor.rowcount
 
 
 def user_create(
@@ -427,6 +417,16 @@ def user_update_at_version(
     params += [user.pk, version]
     _records_with(parts, params, records, "updated")
     return bool(fetch(f"WITH {', '.join(parts)} SELECT id FROM updated", params))
+
+
+def user_lock_at_version(user_id: int, version: str) -> bool:
+    """PostgreSQL only: lock the user's row for update if it is still at ``version`` (as
+    :func:`user_resource` read it); whether it was. A write that is not a plain update keeps the
+    read it started from instead of reading the row again under the lock."""
+    return bool(fetch(
+        "SELECT 1 FROM directory_directoryuser WHERE id = %s AND xmin = %s::xid FOR UPDATE",
+        [user_id, version],
+    ))
 
 
 def _records_with(parts: list[str], params: list, records: Sequence[models.Model], source: str) -> None:
@@ -540,8 +540,7 @@ def _user_resource_sql() -> str:
         " COALESCE((SELECT json_agg(json_build_array(g.scim_id, g.display_name) ORDER BY m.id)"
         f" FROM {membership._meta.db_table} m JOIN {group._meta.db_table} g ON g.id = m.group_id"
         " WHERE m.user_id = u.id), '[]'),"
-        f" u.xmin::text FROM {user._meta.db_table} u"
-        " WHERE u.account_id = %s AND u.deleted_at IS NULL AND u.scim_id = %s"
+        f" u.xmin::text FROM {user._meta.db_table} u WHERE {_scope(user)} AND u.scim_id = %s"
     )
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from django.db import connection
 
-from directory.models import DirectoryUser, Group, GroupMembership, UserEmail
+from directory.models import Agent, DirectoryUser, Group, GroupMembership, UserEmail
 
 LOOKUP = 2  # the key with its rate-limit count (one statement), and its throttled last-used write
 PAGE_USERS = LOOKUP + 3  # count, page, and the emails and groups together
@@ -118,6 +118,29 @@ def test_user_writes_use_a_fixed_number_of_queries(
     assert created.status_code == 201 and patched.json()["active"] is False
     assert put.status_code == 200 and put.json()["title"] == "Lead"
     assert put.json()["emails"] == [{"value": "new@acme.example", "primary": True}]
+
+
+def test_a_deactivation_that_flags_agents_reads_the_user_once(
+    transactional_db, acme, acme_key, scim_client, django_assert_max_num_queries
+):
+    """Not a plain update (the user's agents follow it): the row is locked at the version read,
+    not read again under the lock."""
+    body = {"userName": "agents@acme.example", "emails": [{"value": "agents@acme.example", "primary": True}]}
+    user_id = scim_client("POST", "/Users", json.dumps(body)).json()["id"]
+    user = DirectoryUser.objects.get(scim_id=user_id)
+    agent = Agent.objects.create(account=acme, user=user, logon_name="agents@acme.example",
+                                 logon_user="agents", logon_domain="acme.example", machine_name="pc-1")
+
+    # the user with its version; BEGIN, its lock at that version, the UPDATE, the agents' flag,
+    # the event, COMMIT
+    with django_assert_max_num_queries(LOOKUP + 6):
+        patched = scim_client("PATCH", f"/Users/{user_id}", json.dumps({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "value": {"active": False}}]}))
+
+    assert patched.status_code == 200 and patched.json()["active"] is False
+    agent.refresh_from_db()
+    assert agent.is_uninstall_required
 
 
 def test_scim_writes_set_no_savepoints(transactional_db, acme, acme_key, scim_client):
