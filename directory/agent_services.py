@@ -130,9 +130,20 @@ def agent_check_in(
         agent.os = os
     if agent.user_id is None and not agent.is_manually_assigned:
         matched = match_user(account, logon_name)
+        # The flag follows the user's state read under its row lock, which a deactivation
+        # holds while it flags the user's agents: read without it, a deactivation committing
+        # in between left this agent unflagged on an inactive user.
+        state = None
         if matched is not None:
+            state = (
+                DirectoryUser.objects.select_for_update()
+                .filter(pk=matched.pk, deleted_at__isnull=True)
+                .values_list("is_active", flat=True)
+                .first()
+            )
+        if state is not None:
             agent.user = matched
-            agent.is_uninstall_required = not matched.is_active
+            agent.is_uninstall_required = not state
     agent.save()
     return agent, created
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from directory.models import DirectoryUser, Group, GroupMembership
+import requests
+
+from directory.models import Agent, DirectoryUser, Group, GroupMembership
+from integrations.services import agent_key_regenerate
 from tests.reliability.conftest import new_client
 from tests.scim_client import GROUP_SCHEMA, USER_SCHEMA
 
@@ -203,3 +206,28 @@ def test_if_match_lets_exactly_one_of_racing_writers_win(okta, gunicorn_server, 
     ).status_code == 412
     fresh = okta.get(f"/Users/{user['id']}").headers["ETag"]
     assert okta.delete(f"/Users/{user['id']}", headers={"If-Match": fresh}).status_code == 204
+
+
+def test_a_deactivation_racing_first_check_ins_leaves_every_agent_flagged(
+    okta, gunicorn_server, acme_key, acme
+):
+    """The user is deactivated while two of its machines check in for the first time: whichever
+    commits first, the agents attached to the inactive user are flagged for uninstall."""
+    agent_key = agent_key_regenerate(account=acme)
+    for round_number in range(ROUNDS * 3):
+        name = f"agentrace{round_number}@acme.example"
+        user = okta.create_user(name).json()
+
+        def act(index: int, user_id=user["id"], name=name, machine=f"M{round_number}"):
+            if index == 0:
+                return new_client(gunicorn_server, acme_key).patch(
+                    f"/Users/{user_id}", [{"op": "replace", "value": {"active": False}}]).status_code
+            return requests.post(
+                f"{gunicorn_server.url}/api/agents/v1/check-in",
+                json={"logon_name": name, "machine_name": f"{machine}-{index}"},
+                headers={"Authorization": f"Bearer {agent_key}"}, timeout=30,
+            ).status_code
+
+        assert sorted(run_at_once(3, act)) == [200, 201, 201]
+        agents = Agent.objects.filter(user__scim_id=user["id"]).values_list("machine_name", "is_uninstall_required")
+        assert sorted(agents) == [(f"M{round_number}-1", True), (f"M{round_number}-2", True)]
