@@ -8,7 +8,8 @@ statements from here.
 
 Ids of users and groups come in as primary keys that the caller already scoped to one account;
 statements that take an account take its id. ``resources`` holds the directory's statements,
-``keys`` the key check's and the rate limiter's, ``base`` what they share.
+``users`` a SCIM user's one-statement reads and writes, ``keys`` the key check's and the
+rate limiter's, ``base`` what they share.
 """
 
 from directory.sql.base import (  # noqa: F401
@@ -34,15 +35,17 @@ from directory.sql.resources import (  # noqa: F401
     scim_resource,
     tally_fold,
     tally_sum,
-    user_create,
     user_email_values,
     user_emails_insert,
     user_emails_replace,
     user_group_values,
-    user_lock_at_version,
     user_name_taken,
     user_page_values,
     user_pks_by_scim_id,
+)
+from directory.sql.users import (  # noqa: F401
+    user_create,
+    user_lock_at_version,
     user_resource,
     user_update_at_version,
 )
