@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, Sum
 from django.utils import timezone
 
@@ -343,6 +343,21 @@ def test_user_create_writes_what_the_orm_would(acme, globex, directory):
     assert sql.user_create(tombstoned, []) is not None
     assert sql.user_create(DirectoryUser(account=globex, user_name="tyler@acme.example",
                                          last_modified_at=timezone.now()), []) is not None
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row versions on PostgreSQL only")
+def test_user_lock_at_version_locks_only_the_version_read(transactional_db, acme, directory):
+    """As ``select_for_update().filter(pk=...)`` would find the row, while it is the version
+    ``user_resource`` read; not once another write changed it."""
+    user = directory["acme"][3]
+    _, _, _, version = sql.user_resource(acme.pk, user.scim_id)
+    with transaction.atomic():
+        assert sql.user_lock_at_version(user.pk, version) is True
+        assert DirectoryUser.objects.select_for_update().filter(pk=user.pk).exists()
+    DirectoryUser.objects.filter(pk=user.pk).update(title="Changed")
+    with transaction.atomic():
+        assert sql.user_lock_at_version(user.pk, version) is False
+        assert sql.user_lock_at_version(user.pk, sql.user_resource(acme.pk, user.scim_id)[3]) is True
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="one statement on PostgreSQL only")
