@@ -49,6 +49,11 @@ class EmailAddress:
     display: str = ""
     is_primary: bool = False
 
+    @property
+    def row(self) -> tuple[str, str, str, bool]:
+        """(value, type, display, primary), as the email rows hold it."""
+        return (self.value, self.type, self.display, self.is_primary)
+
 
 def _user_name_clash(user: DirectoryUser) -> DirectoryError:
     return DirectoryError(
@@ -139,7 +144,7 @@ def user_create(
     if connection.vendor == "postgresql" and user.is_active and user.login_id is None:
         user.email = _primary_email(emails)
         user.last_modified_at = timezone.now()
-        rows = [(e.value, e.type, e.display, e.is_primary) for e in emails]
+        rows = [e.row for e in emails]
         user_id = user_create_statement(user, rows, records)
         if user_id is None:
             raise _user_name_clash(user)
@@ -168,7 +173,7 @@ def user_update_is_plain(
     if emails is not None and (
         loaded.emails is None
         or [tuple(row) for row in loaded.emails]
-        != [(e.value, e.type, e.display, e.is_primary) for e in emails]
+        != [e.row for e in emails]
     ):
         return False
     return user.is_active == loaded.is_active or not user.agent_count
@@ -195,7 +200,7 @@ def _replace_emails(
 
     ``current`` holds the addresses as the caller already read them, if it did.
     """
-    wanted = [(e.value, e.type, e.display, e.is_primary) for e in emails]
+    wanted = [e.row for e in emails]
     if created and not wanted:
         return False
     if not created:

@@ -260,7 +260,7 @@ class UserAdapter(ScimAdapterMixin, SCIMUser):
             services.user_create(user=self.obj, emails=self.emails_to_save or [], records=records)
         except DirectoryError as exc:
             raise as_scim_error(exc) from None
-        self.values.emails = [(e.value, e.type, e.display, e.is_primary) for e in self.emails_to_save or []]
+        self.values.emails = [e.row for e in self.emails_to_save or []]
         self.values.groups = []  # nothing to read back: a new user is in no group yet
 
     def is_plain_update(self) -> bool:
@@ -278,9 +278,7 @@ class UserAdapter(ScimAdapterMixin, SCIMUser):
         except DirectoryError as exc:
             raise as_scim_error(exc) from None
         if self.emails_to_save is not None:
-            self.values.emails = [
-                (e.value, e.type, e.display, e.is_primary) for e in self.emails_to_save
-            ]
+            self.values.emails = [e.row for e in self.emails_to_save]
 
     def delete(self) -> None:
         services.user_delete(user=self.obj)

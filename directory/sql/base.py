@@ -35,16 +35,14 @@ def row_insert(obj: models.Model, *, with_id: bool = True) -> None:
     ``with_id=False`` leaves the id unread (an event's: nothing reads it back)."""
     db = database()
     sql, fields = _insert_sql(type(obj))
-    params = [field.get_db_prep_save(field.pre_save(obj, True), db) for field in fields]
+    params = saved_values(obj, fields, adding=True)
     with db.cursor() as cursor:
-        if not with_id:
+        if with_id:
+            cursor.execute(sql, params)
+            returned = db.features.can_return_columns_from_insert
+            obj.pk = cursor.fetchone()[0] if returned else cursor.lastrowid
+        else:
             cursor.execute(sql.removesuffix(" RETURNING id"), params)
-            obj._state.adding = False
-            obj._state.db = db.alias
-            return
-        cursor.execute(sql, params)
-        returned = db.features.can_return_columns_from_insert
-        obj.pk = cursor.fetchone()[0] if returned else cursor.lastrowid
     obj._state.adding = False
     obj._state.db = db.alias
 
@@ -54,10 +52,17 @@ def row_update(obj: models.Model, field_names: tuple[str, ...]) -> int:
     would; returns the rows updated (0 when the row is gone)."""
     db = database()
     sql, fields = update_sql(type(obj), field_names)
-    params = [field.get_db_prep_save(field.pre_save(obj, False), db) for field in fields]
+    params = saved_values(obj, fields, adding=False)
     with db.cursor() as cursor:
         cursor.execute(sql, [*params, obj.pk])
         return cursor.rowcount
+
+
+def saved_values(obj: models.Model, fields: Sequence[models.Field], *, adding: bool) -> list:
+    """What ``obj.save()`` would store in ``fields``: each field's ``pre_save`` (an insert when
+    ``adding``) and ``get_db_prep_save``."""
+    db = database()
+    return [field.get_db_prep_save(field.pre_save(obj, adding), db) for field in fields]
 
 
 @cache

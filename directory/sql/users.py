@@ -11,7 +11,15 @@ from functools import cache
 from django.db import models
 
 from directory import models as directory_models
-from directory.sql.base import columns, database, fetch, from_row, insert_head, update_sql
+from directory.sql.base import (
+    columns,
+    database,
+    fetch,
+    from_row,
+    insert_head,
+    saved_values,
+    update_sql,
+)
 from directory.sql.resources import EmailRow, account_scope
 
 
@@ -68,18 +76,14 @@ def user_create(
     fixed = {name: getattr(user, name) for name in _NEW_USER_FIXED}
     if fixed != {name: value for name, (_, value) in _NEW_USER_FIXED.items()}:
         raise ValueError(f"user_create writes a new, active user without a login, not {fixed}")
-    db = database()
     sql, fields = _user_create_sql(tuple(type(record) for record in records))
-    params = [field.get_db_prep_save(field.pre_save(user, True), db) for field in fields]
+    params = saved_values(user, fields, adding=True)
     params += [list(column) for column in zip(*emails, strict=True)] if emails else [[]] * 4
     names = sorted({user.user_name, *(email[0] for email in emails)})
     local_parts = [name.rpartition("@") for name in names]
     params += [names, [local for local, _, domain in local_parts if local and domain],
                [domain for local, _, domain in local_parts if local and domain]]
-    for record in records:
-        record_fields = insert_head(type(record))[1]
-        params += [field.get_db_prep_save(field.pre_save(record, True), db) for field in record_fields]
-    rows = fetch(sql, params)
+    rows = fetch(sql, params + _records_values(records))
     return rows[0][0] if rows else None
 
 
@@ -124,12 +128,7 @@ def _user_create_sql(record_models: tuple[type[models.Model], ...]) -> tuple[str
         " WHERE UPPER(directory_agent.logon_user) = UPPER(n.local)"
         " AND UPPER(d.netbios_name) = UPPER(directory_agent.logon_domain))))",
     ]
-    for number, model in enumerate(record_models):
-        record_head, record_fields = insert_head(model)
-        parts.append(
-            f"record_{number} AS ({record_head}"
-            f" SELECT {', '.join(['%s'] * len(record_fields))} FROM new_user)"
-        )
+    parts += _records_sql(record_models, "new_user")
     return f"WITH {', '.join(parts)} SELECT id FROM new_user", fields
 
 
@@ -146,12 +145,12 @@ def user_update_at_version(
     Run it outside a transaction, as the reads before it: ``xmin`` is the transaction that
     wrote the row version, and two versions written by one transaction share it.
     """
-    db = database()
     update, fields = update_sql(type(user), type(user).written_fields())
-    params = [field.get_db_prep_save(field.pre_save(user, False), db) for field in fields]
-    parts = [f"updated AS ({update} AND xmin = %s::xid RETURNING id)"]
-    params += [user.pk, version]
-    _records_with(parts, params, records, "updated")
+    parts = [
+        f"updated AS ({update} AND xmin = %s::xid RETURNING id)",
+        *_records_sql(tuple(type(record) for record in records), "updated"),
+    ]
+    params = [*saved_values(user, fields, adding=False), user.pk, version, *_records_values(records)]
     return bool(fetch(f"WITH {', '.join(parts)} SELECT id FROM updated", params))
 
 
@@ -165,10 +164,15 @@ def user_lock_at_version(user_id: int, version: str) -> bool:
     ))
 
 
-def _records_with(parts: list[str], params: list, records: Sequence[models.Model], source: str) -> None:
-    """Add to a WITH the INSERT of each of ``records``, written only if ``source`` has a row."""
-    db = database()
-    for number, record in enumerate(records):
-        head, fields = insert_head(type(record))
+def _records_sql(record_models: Sequence[type[models.Model]], source: str) -> list[str]:
+    """Parts of a WITH that INSERT one row of each model, written only if ``source`` has a row;
+    their parameters are :func:`_records_values`."""
+    parts = []
+    for number, model in enumerate(record_models):
+        head, fields = insert_head(model)
         parts.append(f"record_{number} AS ({head} SELECT {', '.join(['%s'] * len(fields))} FROM {source})")
-        params += [field.get_db_prep_save(field.pre_save(record, True), db) for field in fields]
+    return parts
+
+
+def _records_values(records: Sequence[models.Model]) -> list:
+    return [value for record in records for value in saved_values(record, insert_head(type(record))[1], adding=True)]
